@@ -1,0 +1,5 @@
+"""``python -m agent`` runs the ``danmaku-agent`` command."""
+
+from agent.cli import entry
+
+entry()

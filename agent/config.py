@@ -1,0 +1,278 @@
+"""The YAML config as pydantic models, with one-line errors that name file, key path and problem.
+
+    configs/x.yaml: sources[1].url: not a ws:// or wss:// URL: 'ws:/x'
+
+Secrets never live in the file: keys ending in ``_env`` name environment variables.
+Relative paths are resolved against the working directory, else the config file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from agent.errors import ConfigError
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_ws_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("ws", "wss") or not parts.netloc:
+        raise ValueError(f"not a ws:// or wss:// URL: {value!r}")
+    return value
+
+
+def _check_listen(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"not a host:port address: {value!r}")
+    return value
+
+
+def _check_env_name(value: str | None) -> str | None:
+    if value is not None and not value.replace("_", "").isalnum():
+        raise ValueError(f"not an environment variable name: {value!r}")
+    return value
+
+
+class BackoffConfig(_Model):
+    """Reconnect delays: exponential from ``initial`` to ``maximum`` with full jitter."""
+
+    initial: float = Field(1.0, gt=0)
+    maximum: float = Field(30.0, gt=0)
+    factor: float = Field(2.0, ge=1)
+    # A connection must stay up this long before the backoff resets, so a server that
+    # accepts then drops at once is not hammered.
+    min_uptime: float = Field(10.0, ge=0)
+
+
+class ReplaySourceConfig(_Model):
+    """Events from a JSONL file; events keep their own room."""
+
+    type: Literal["replay"]
+    path: Path
+    speed: float = Field(1.0, ge=0)
+
+
+class JsonWsSourceConfig(_Model):
+    """A relay websocket that sends one event JSON per text frame."""
+
+    type: Literal["json_ws"]
+    room: str = Field(min_length=1, max_length=64)
+    url: str
+    token_env: str | None = None
+    idle_timeout: float = Field(60.0, gt=0)
+    max_frame_bytes: int = Field(1 << 20, gt=0)
+    reconnect: BackoffConfig = BackoffConfig()
+
+    _url = field_validator("url")(_check_ws_url)
+    _env = field_validator("token_env")(_check_env_name)
+
+
+class ConsoleSinkConfig(_Model):
+    """Readable, coloured alert lines on stdout."""
+
+    type: Literal["console"]
+    color: bool | None = None
+
+
+class JsonlSinkConfig(_Model):
+    """One alert JSON per line, every version."""
+
+    type: Literal["jsonl"]
+    path: Path
+
+
+SourceConfig = Annotated[
+    ReplaySourceConfig | JsonWsSourceConfig,
+    Field(discriminator="type"),
+]
+SinkConfig = Annotated[
+    ConsoleSinkConfig | JsonlSinkConfig,
+    Field(discriminator="type"),
+]
+
+
+class StoreConfig(_Model):
+    """Where records live: SQLite by default, PostgreSQL for teams."""
+
+    url: str = "sqlite:///data/danmaku.db"
+    retention_days: int = Field(180, ge=1)
+
+
+class MetricsConfig(_Model):
+    """The Prometheus endpoint; port 0 picks a free port (logged)."""
+
+    listen: str = "127.0.0.1:9108"
+
+    _listen = field_validator("listen")(_check_listen)
+
+
+class WebConfig(_Model):
+    """The control desk and REST API."""
+
+    listen: str = "127.0.0.1:8080"
+    token_env: str | None = "DANMAKU_DESK_TOKEN"
+
+    _listen = field_validator("listen")(_check_listen)
+    _env = field_validator("token_env")(_check_env_name)
+
+
+class ClassifierConfig(_Model):
+    """The intent model and its per-label score thresholds."""
+
+    model: Path | None = None
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    batch_size: int = Field(256, ge=1, le=8192)
+    # Pre-sale questions are recorded (5.2.1 c) but only alert when asked for.
+    alert_product_info: bool = False
+
+
+class PipelineConfig(_Model):
+    """Queue sizes and the shutdown deadline."""
+
+    queue_size: int = Field(10_000, ge=16)
+    shutdown_timeout: float = Field(10.0, gt=0)
+
+
+class AggregateConfig(_Model):
+    """How findings fold into alerts."""
+
+    quiet_seconds: float = Field(300.0, gt=0)
+    update_interval: float = Field(2.0, ge=0)
+    max_examples: int = Field(5, ge=1, le=5)
+
+
+class PrivacyConfig(_Model):
+    """Keyed hashing of user ids; the key comes from the environment or a local key file."""
+
+    hash_key_env: str = "DANMAKU_HASH_KEY"
+    key_file: Path = Path("data/hash.key")
+
+    _env = field_validator("hash_key_env")(_check_env_name)
+
+
+class AgentConfig(_Model):
+    """The whole config file."""
+
+    instance: str = Field(default_factory=lambda: os.uname().nodename, min_length=1)
+    sources: list[SourceConfig] = Field(min_length=1)
+    catalog: Path | None = None
+    lineup: Path | None = None
+    sinks: list[SinkConfig] = Field(default_factory=lambda: [ConsoleSinkConfig(type="console")])
+    store: StoreConfig | None = None
+    metrics: MetricsConfig | None = None
+    web: WebConfig | None = None
+    classifier: ClassifierConfig = ClassifierConfig()
+    pipeline: PipelineConfig = PipelineConfig()
+    aggregate: AggregateConfig = AggregateConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
+    room_cap: int = Field(200, ge=1)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Filled in by the loader, never from the file.
+    base_dir: Path = Path()
+
+
+# Type tags of the discriminated unions, skipped when a key path is printed.
+def _union_tags() -> set[str]:
+    tags: set[str] = set()
+    for union in (SourceConfig, SinkConfig):
+        for model in union.__origin__.__args__:  # type: ignore[attr-defined]
+            tags.update(model.model_fields["type"].annotation.__args__)
+    return tags
+
+
+def _format_loc(loc: tuple[int | str, ...], tags: set[str]) -> str:
+    out = ""
+    previous: int | str | None = None
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif isinstance(previous, int) and part in tags:
+            pass  # the discriminator branch pydantic inserts after a list index
+        else:
+            out += f".{part}" if out else str(part)
+        previous = part
+    return out
+
+
+def _format_problem(error: Any) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "union_tag_invalid":
+        return f"unknown type {error['input'].get('type')!r}; expected one of {error['ctx']['expected_tags']}"
+    if kind == "union_tag_not_found":
+        return "missing 'type'"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{message[:1].lower()}{message[1:]}"
+
+
+def _resolve(path: Path, base: Path) -> Path:
+    if path.is_absolute() or path.exists():
+        return path
+    candidate = base / path
+    return candidate if candidate.exists() else path
+
+
+def parse_config(data: object, path: str = "<config>") -> AgentConfig:
+    """Validate already-loaded YAML data; raises ``ConfigError`` (one line) when invalid."""
+    if not isinstance(data, dict):
+        raise ConfigError(path, "", "the top level must be a mapping of keys")
+    try:
+        config = AgentConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(path, _format_loc(first["loc"], _union_tags()), _format_problem(first)) from None
+    base = Path(path).parent if path != "<config>" else Path()
+    updates: dict[str, Any] = {"base_dir": base}
+    if config.catalog is not None:
+        updates["catalog"] = _resolve(config.catalog, base)
+    if config.lineup is not None:
+        updates["lineup"] = _resolve(config.lineup, base)
+    sources = []
+    for source in config.sources:
+        if isinstance(source, ReplaySourceConfig):
+            source = source.model_copy(update={"path": _resolve(source.path, base)})
+        sources.append(source)
+    updates["sources"] = sources
+    return config.model_copy(update=updates)
+
+
+def load_config(path: str | Path) -> AgentConfig:
+    """Read and validate a YAML config file; raises ``ConfigError`` with one line."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(name, "", "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(name, "", f"cannot read: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(name, where, f"invalid YAML: {problem}") from None
+    return parse_config(data, name)
+
+
+def secret_from_env(var: str | None, *, where: str, required: bool = True) -> str | None:
+    """Read a secret named by a ``*_env`` key; a missing required one is a ConfigError."""
+    if var is None:
+        return None
+    value = os.environ.get(var)
+    if value is None and required:
+        raise ConfigError("environment", where, f"environment variable {var} is not set")
+    return value

@@ -1,0 +1,178 @@
+"""Wire every stage from a config and run it with signal handling. The only module that
+knows all the others.
+
+SIGINT/SIGTERM: graceful, drained stop; a second SIGINT forces the exit. SIGHUP: reload
+the config's sources (rooms added or removed without disturbing the others).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import start_http_server
+
+from agent import __version__
+from agent.aggregate import Aggregator
+from agent.config import AgentConfig, load_config
+from agent.detect import Detector
+from agent.ingress import QueueIngress
+from agent.logs import get_logger
+from agent.metrics import Metrics
+from agent.normalise import Redactor
+from agent.outbox import Outbox
+from agent.pipeline import Pipeline
+from agent.sinks import build_sink
+from agent.sources import build_source
+
+_log = get_logger("agent.service")
+
+
+def serve_metrics(metrics: Metrics, listen: str) -> int:
+    """Start the Prometheus endpoint in a thread; returns the bound port (0 picks one)."""
+    host, _, port = listen.rpartition(":")
+    server, _thread = start_http_server(int(port), addr=host, registry=metrics.registry)
+    bound: int = server.server_port
+    _log.info("metrics listening", url=f"http://{host}:{bound}/metrics")
+    return bound
+
+
+def build_detector(config: AgentConfig) -> tuple[Detector, dict[str, Any]]:
+    """The detector with its models; the second value describes them for logs and metrics."""
+    from classifiers.intent import IntentClassifier  # noqa: PLC0415 - heavy import, once
+
+    intent = IntentClassifier.load(config.classifier.model)
+    faq = speech = lineup = None
+    info: dict[str, Any] = {"model": intent.version}
+    if config.catalog is not None:
+        from classifiers.catalog import load_catalog  # noqa: PLC0415
+        from classifiers.faq import FaqIndex  # noqa: PLC0415
+        from classifiers.misstatement import SpeechChecker  # noqa: PLC0415
+
+        catalog = load_catalog(config.catalog)
+        faq = FaqIndex(catalog)
+        speech = SpeechChecker(catalog)
+        info["products"] = len(catalog)
+        from agent.lineup import Lineup  # noqa: PLC0415
+
+        lineup = Lineup.load(config.lineup, catalog=catalog) if config.lineup else Lineup(catalog=catalog)
+    detector = Detector(
+        intent, faq=faq, speech=speech, lineup=lineup, thresholds=config.classifier.thresholds
+    )
+    return detector, info
+
+
+def build_redactor(config: AgentConfig) -> Redactor:
+    """PII masking and keyed user hashing, configured from the environment."""
+    from agent.privacy import UserHasher, mask_pii  # noqa: PLC0415
+
+    hasher = UserHasher.from_env(config.privacy.hash_key_env, key_file=config.privacy.key_file)
+    return Redactor(mask_pii, hasher)
+
+
+@contextmanager
+def signal_handlers(stop: asyncio.Event, on_reload: Any = None) -> Iterator[None]:
+    """SIGINT/SIGTERM set ``stop`` (a second SIGINT exits at once); SIGHUP reloads."""
+    loop = asyncio.get_running_loop()
+    hits = {"int": 0}
+
+    def on_stop(sig: signal.Signals) -> None:
+        if sig == signal.SIGINT:
+            hits["int"] += 1
+            if hits["int"] > 1:
+                _log.warning("second interrupt; exiting now")
+                raise SystemExit(130)
+        _log.info("signal received; draining", signal=sig.name)
+        stop.set()
+
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_stop, sig)
+        installed.append(sig)
+    if on_reload is not None:
+        loop.add_signal_handler(signal.SIGHUP, on_reload)
+        installed.append(signal.SIGHUP)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+class Service:
+    """The agent process: config in, running pipeline, clean exit."""
+
+    def __init__(self, config: AgentConfig, config_path: Path | None = None) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.metrics = Metrics(room_cap=config.room_cap)
+        self.stop = asyncio.Event()
+        self.pipeline: Pipeline | None = None
+        self.metrics_port: int | None = None
+
+    def reload(self) -> None:
+        """Re-read the config file and add/remove sources to match (SIGHUP)."""
+        if self.config_path is None or self.pipeline is None:
+            return
+        try:
+            fresh = load_config(self.config_path)
+        except Exception as exc:  # a broken edit must not stop a running broadcast
+            _log.error("reload failed; keeping the running config", error=str(exc))
+            return
+        running = {s: s for s in self.pipeline.source_names}
+        wanted = {}
+        for cfg in fresh.sources:
+            source = build_source(cfg, self.metrics)
+            wanted[source.name] = source
+        for name in running:
+            if name not in wanted:
+                self.pipeline.remove_source(name)
+        for name, source in wanted.items():
+            if name not in running:
+                self.pipeline.add_source(source)
+        _log.info("reloaded", added=sorted(set(wanted) - set(running)),
+                  removed=sorted(set(running) - set(wanted)))
+
+    async def run(self) -> int:
+        """Run until stopped or until every (finite) source is done; returns the exit code."""
+        config = self.config
+        started = time.monotonic()
+        self.metrics.build_info.info({"version": __version__})
+        detector, info = build_detector(config)
+        self.metrics.model_info.info({"version": str(info["model"])})
+        if config.metrics is not None:
+            self.metrics_port = serve_metrics(self.metrics, config.metrics.listen)
+        ingress = QueueIngress(self.metrics, config.pipeline.queue_size)
+        sources = [build_source(cfg, self.metrics) for cfg in config.sources]
+        async with AsyncExitStack() as stack:
+            sinks = [await stack.enter_async_context(build_sink(cfg)) for cfg in config.sinks]
+            outbox = Outbox(sinks, self.metrics)
+            aggregator = Aggregator(
+                quiet_seconds=config.aggregate.quiet_seconds,
+                update_interval=config.aggregate.update_interval,
+                max_examples=config.aggregate.max_examples,
+                alert_product_info=config.classifier.alert_product_info,
+            )
+            self.pipeline = Pipeline(
+                sources=sources,
+                ingress=ingress,
+                redact=build_redactor(config),
+                detector=detector,
+                aggregator=aggregator,
+                outbox=outbox,
+                metrics=self.metrics,
+                batch_size=config.classifier.batch_size,
+                queue_size=config.pipeline.queue_size,
+                shutdown_timeout=config.pipeline.shutdown_timeout,
+            )
+            _log.info("agent started", instance=config.instance, sources=len(sources),
+                      sinks=[s.name for s in sinks], version=__version__, **info)
+            with signal_handlers(self.stop, self.reload):
+                await self.pipeline.run(self.stop)
+        _log.info("agent stopped", seconds=round(time.monotonic() - started, 1))
+        return 0
