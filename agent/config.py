@@ -9,12 +9,20 @@ Relative paths are resolved against the working directory, else the config file'
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from agent.errors import ConfigError
 
@@ -91,12 +99,268 @@ class JsonlSinkConfig(_Model):
     path: Path
 
 
+# -- alerts: routing, rosters, escalation, durable outbox, MQTT and chat robots ----------
+
+_SEVERITY_KEYS = ("low", "medium", "high", "critical")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+AlertSeverity = Literal["low", "medium", "high", "critical"]
+
+
+def _all_days() -> list[Weekday]:
+    return ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+_MATCH_KEYS = frozenset({"room", "kind", "category", "severity", "team", "sku", "assignee"})
+
+
+def _check_hhmm(value: str) -> str:
+    hour, sep, minute = value.partition(":")
+    if not sep or not (hour.isdigit() and minute.isdigit()) or int(hour) > 24 or int(minute) > 59:
+        raise ValueError(f"not an HH:MM time: {value!r}")
+    return value
+
+
+def _check_matchers(value: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(value) - _MATCH_KEYS)
+    if unknown:
+        raise ValueError(f"unknown match key {unknown[0]!r}; expected one of {sorted(_MATCH_KEYS)}")
+    return value
+
+
+def _check_timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # noqa: PLC0415 - only when validating
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone: {value!r}") from None
+    return value
+
+
+class StaffConfig(_Model):
+    """One after-sales person: display name and the mobile used for @mentions in chat robots."""
+
+    name: str = ""
+    mobile: str | None = Field(default=None, pattern=r"^\+?[0-9]{5,20}$")
+
+
+class ShiftConfig(_Model):
+    """Who is on duty on some weekdays between two local times (end ≤ start crosses midnight)."""
+
+    days: list[Weekday] = Field(default_factory=_all_days)
+    start: str = "00:00"
+    end: str = "24:00"
+    staff: list[str] = Field(min_length=1)
+
+    _start = field_validator("start", "end")(_check_hhmm)
+
+
+class OverrideConfig(_Model):
+    """A one-off replacement of the roster between two local date-times."""
+
+    start: datetime
+    end: datetime
+    staff: list[str] = Field(min_length=1)
+
+
+class TeamConfig(_Model):
+    """A team's roster: shifts, overrides on top, a fallback when nobody is on shift, a lead."""
+
+    lead: str | None = None
+    shifts: list[ShiftConfig] = Field(default_factory=list)
+    overrides: list[OverrideConfig] = Field(default_factory=list)
+    fallback: list[str] = Field(default_factory=list)
+
+
+class RuleConfig(_Model):
+    """Alerts whose labels match (a value or a list of values; ``*`` globs) go to ``team``."""
+
+    match: dict[str, str | list[str]] = Field(default_factory=dict)
+    team: str = Field(min_length=1)
+
+    _match = field_validator("match")(_check_matchers)
+
+
+class SilenceConfig(_Model):
+    """A silence from the file: matching alerts are kept and shown but not notified."""
+
+    matchers: dict[str, str] = Field(min_length=1)
+    until: datetime
+    comment: str = ""
+    by: str = "config"
+
+    _matchers = field_validator("matchers")(_check_matchers)
+
+
+class MuteWindowConfig(_Model):
+    """A recurring quiet window in local time (e.g. no chat pings 02:00–08:00)."""
+
+    matchers: dict[str, str] = Field(default_factory=dict)
+    days: list[Weekday] = Field(default_factory=_all_days)
+    start: str
+    end: str
+
+    _times = field_validator("start", "end")(_check_hhmm)
+    _matchers = field_validator("matchers")(_check_matchers)
+
+
+class RoutingConfig(_Model):
+    """Rules → team, rosters per team, silences and mute windows; times in ``timezone``."""
+
+    timezone: str = "Asia/Shanghai"
+    default_team: str = Field(default="aftersales", min_length=1)
+    rules: list[RuleConfig] = Field(default_factory=list)
+    teams: dict[str, TeamConfig] = Field(default_factory=dict)
+    staff: dict[str, StaffConfig] = Field(default_factory=dict)
+    silences: list[SilenceConfig] = Field(default_factory=list)
+    mute_windows: list[MuteWindowConfig] = Field(default_factory=list)
+
+    _tz = field_validator("timezone")(_check_timezone)
+
+    @model_validator(mode="after")
+    def _references(self) -> RoutingConfig:
+        if self.teams:
+            for i, rule in enumerate(self.rules):
+                if rule.team not in self.teams:
+                    raise ValueError(f"rules[{i}].team: unknown team {rule.team!r}")
+        if self.staff:
+            for name, team in self.teams.items():
+                people = [team.lead] if team.lead else []
+                people += [p for s in team.shifts for p in s.staff]
+                people += [p for o in team.overrides for p in o.staff] + team.fallback
+                for person in people:
+                    if person not in self.staff:
+                        raise ValueError(f"teams.{name}: unknown staff {person!r}")
+        return self
+
+
+def _default_ack() -> dict[AlertSeverity, float]:
+    return {"critical": 60.0, "high": 180.0, "medium": 300.0, "low": 900.0}
+
+
+def _default_resolve() -> dict[AlertSeverity, float]:
+    return {"critical": 900.0, "high": 1800.0, "medium": 3600.0, "low": 7200.0}
+
+
+class EscalationConfig(_Model):
+    """Acknowledgement SLA per severity (seconds), then next person, then the team lead."""
+
+    ack_seconds: dict[AlertSeverity, float] = Field(default_factory=_default_ack)
+    # An acknowledged alert not resolved within this re-opens (and is escalated again).
+    resolve_seconds: dict[AlertSeverity, float] = Field(default_factory=_default_resolve)
+    # Past the last rung (the lead), page the lead again every SLA instead of going quiet.
+    repeat_last: bool = True
+    # Resolved alerts stay listed for the desk this long.
+    keep_resolved_seconds: float = Field(default=3600.0, ge=0)
+
+    @field_validator("ack_seconds", "resolve_seconds")
+    @classmethod
+    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
+        for severity, seconds in value.items():
+            if seconds <= 0:
+                raise ValueError(f"{severity}: must be > 0 seconds, got {seconds}")
+        return value
+
+
+class OutboxConfig(_Model):
+    """The durable delivery queue: stored before delivery, retried with backoff."""
+
+    path: Path = Path("data/alerts.db")
+    retry_initial: float = Field(default=0.2, gt=0)
+    retry_max: float = Field(default=30.0, gt=0)
+
+
+class ControlConfig(_Model):
+    """Acknowledge links in chat messages: signed, expiring, served by the agent's API."""
+
+    ack_base_url: str | None = None
+    ack_secret_env: str = "DANMAKU_ACK_SECRET"  # noqa: S105 - a variable name, not a secret
+    ack_link_ttl: float = Field(default=3600.0, gt=0)
+
+    _env = field_validator("ack_secret_env")(_check_env_name)
+
+
+def _check_mqtt_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise ValueError(f"not an mqtt:// or mqtts:// URL: {value!r}")
+    return value
+
+
+class MqttSinkConfig(_Model):
+    """Alerts over MQTT 5 (QoS 1), retained room status, presence, command topics."""
+
+    type: Literal["mqtt"]
+    name: str | None = None
+    url: str = "mqtt://127.0.0.1:1883"
+    prefix: str = Field(default="danmaku", min_length=1, pattern=r"^[^#+]+$")
+    username: str | None = None
+    password_env: str | None = None
+    qos: Literal[0, 1, 2] = 1
+    message_expiry: int = Field(default=3600, ge=0)
+    will_delay: int = Field(default=10, ge=0)
+    timeout: float = Field(default=5.0, gt=0)
+    commands: bool = True
+    command_token_env: str | None = None
+
+    _url = field_validator("url")(_check_mqtt_url)
+    _env = field_validator("password_env", "command_token_env")(_check_env_name)
+
+
+class _RobotConfig(_Model):
+    name: str | None = None
+    url: str | None = None
+    url_env: str | None = None
+    secret_env: str | None = None
+    teams: list[str] = Field(default_factory=list)
+    min_severity: AlertSeverity = "low"
+    per_minute: int = Field(default=20, ge=1)
+    per_second: int | None = Field(default=None, ge=1)
+    max_batch: int = Field(default=10, ge=1, le=50)
+    timeout: float = Field(default=5.0, gt=0)
+
+    _env = field_validator("url_env", "secret_env")(_check_env_name)
+
+    @model_validator(mode="after")
+    def _one_url(self) -> _RobotConfig:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("give exactly one of url or url_env")
+        if self.url is not None and urlsplit(self.url).scheme not in ("http", "https"):
+            raise ValueError(f"not an http(s) URL: {self.url!r}")
+        return self
+
+
+class WecomSinkConfig(_RobotConfig):
+    """企业微信 group robot (20 messages/min)."""
+
+    type: Literal["wecom"]
+
+
+class DingtalkSinkConfig(_RobotConfig):
+    """钉钉 group robot (20 messages/min, signed with ``secret_env``)."""
+
+    type: Literal["dingtalk"]
+
+
+class FeishuSinkConfig(_RobotConfig):
+    """飞书 group robot (100 messages/min and 5/s, signed with ``secret_env``)."""
+
+    type: Literal["feishu"]
+    per_minute: int = Field(default=100, ge=1)
+    per_second: int | None = Field(default=5, ge=1)
+
+
 SourceConfig = Annotated[
     ReplaySourceConfig | JsonWsSourceConfig,
     Field(discriminator="type"),
 ]
 SinkConfig = Annotated[
-    ConsoleSinkConfig | JsonlSinkConfig,
+    ConsoleSinkConfig
+    | JsonlSinkConfig
+    | MqttSinkConfig
+    | WecomSinkConfig
+    | DingtalkSinkConfig
+    | FeishuSinkConfig,
     Field(discriminator="type"),
 ]
 
@@ -175,6 +439,10 @@ class AgentConfig(_Model):
     pipeline: PipelineConfig = PipelineConfig()
     aggregate: AggregateConfig = AggregateConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+    outbox: OutboxConfig = Field(default_factory=OutboxConfig)
+    control: ControlConfig = Field(default_factory=ControlConfig)
     room_cap: int = Field(200, ge=1)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # Filled in by the loader, never from the file.

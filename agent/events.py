@@ -103,6 +103,11 @@ class Alert:
     faq_question: str | None = None
     updated_at: float = 0.0
     received: float = 0.0
+    # Lifecycle, filled in by the alert book (routing/escalation); additive to the contract.
+    acked_by: str | None = None
+    resolved_by: str | None = None
+    false_positive: bool = False
+    deadline: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The contract JSON object (plus additive fields that tools may ignore)."""
