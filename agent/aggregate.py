@@ -4,23 +4,30 @@ Findings of one room, kind, category and group key (FAQ entry or misstatement fi
 into one open alert. The first finding publishes at once; later ones update count and
 examples, published at most every ``update_interval`` seconds per alert (the pending
 update goes out on the next tick). An alert with no finding for ``quiet_seconds`` closes
-(published as ``resolved``). Volume raises severity: a question asked by many viewers is
-more urgent than one asked once.
+(published as ``resolved``), or when staff resolve it (``close``). Volume raises severity:
+a question asked by many viewers is more urgent than one asked once.
+
+Spikes: an after-sales category whose rate in a room over the last ``spike_window`` seconds is
+``spike_factor`` times its rate over the preceding baseline (a burst of 漏液 complaints after
+a batch ships) opens a ``spike`` alert of high severity. While it is open it *inhibits* the
+room's inquiry alerts of that category (``inhibited``): they are kept, counted and shown,
+but not notified — one page for the burst instead of one per question.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from dataclasses import dataclass, field
 
-from classifiers.labels import FIELD_ZH, LABEL_ZH
-
 from agent.events import SEVERITIES, Alert, Finding, Severity
+from classifiers.labels import FIELD_ZH, LABEL_ZH
 
 GroupKey = tuple[str, str, str, str]
 
 # Count thresholds at which an alert climbs one severity level.
 _ESCALATE_AT = (5, 20)
+_SPIKE_TITLE = "激增·{}"
 _KIND_TITLE = {"inquiry": "咨询", "misstatement": "主播口播与FAQ不符", "spike": "激增",
                "compliance": "广告法违规用语"}  # fmt: skip
 
@@ -37,6 +44,52 @@ def raised(severity: Severity, count: int) -> Severity:
     return SEVERITIES[min(len(SEVERITIES) - 1, SEVERITIES.index(severity) + steps)]
 
 
+class SpikeDetector:
+    """Per (room, category) counts in fixed buckets; ``observe`` says whether it is a spike now."""
+
+    def __init__(
+        self,
+        *,
+        window: float = 60.0,
+        baseline: float = 600.0,
+        factor: float = 4.0,
+        min_count: int = 8,
+        floor_per_minute: float = 1.0,
+    ) -> None:
+        self.window = window
+        self.baseline = baseline
+        self.factor = factor
+        self.min_count = min_count
+        # A category never seen before has no baseline; assume a trickle, not silence.
+        self.floor_rate = floor_per_minute / 60.0
+        self.bucket = window / 6
+        self._span = int((window + baseline) / self.bucket) + 1
+        self._counts: dict[tuple[str, str], deque[list[int]]] = {}
+        self._first: dict[tuple[str, str], int] = {}
+
+    def observe(self, room: str, category: str, now: float) -> tuple[bool, int]:
+        """Count one finding at ``now``; returns (is a spike, findings in the window)."""
+        key = (room, category)
+        index = int(now // self.bucket)
+        buckets = self._counts.setdefault(key, deque())
+        self._first.setdefault(key, index)
+        if buckets and buckets[-1][0] == index:
+            buckets[-1][1] += 1
+        else:
+            buckets.append([index, 1])
+        while buckets[0][0] <= index - self._span:
+            buckets.popleft()
+        short_from = index - int(self.window / self.bucket) + 1
+        recent = sum(n for i, n in buckets if i >= short_from)
+        older = sum(n for i, n in buckets if i < short_from)
+        history = (short_from - max(self._first[key], index - self._span + 1)) * self.bucket
+        rate = older / history if history > 0 else 0.0
+        spike = recent >= self.min_count and recent / self.window >= self.factor * max(
+            rate, self.floor_rate
+        )
+        return spike, recent
+
+
 def title_for(finding: Finding) -> str:
     """A short Chinese title for the desk and chat robots."""
     name = LABEL_ZH.get(finding.category) or FIELD_ZH.get(finding.category) or finding.category
@@ -50,6 +103,7 @@ class _Open:
     alert: Alert
     base_severity: Severity
     published_at: float
+    quiet: float
     dirty: bool = False
     users: set[str] = field(default_factory=set)
 
@@ -64,12 +118,17 @@ class Aggregator:
         update_interval: float = 2.0,
         max_examples: int = 5,
         alert_product_info: bool = False,
+        spikes: SpikeDetector | None = None,
+        spike_quiet_seconds: float = 120.0,
     ) -> None:
         self.quiet_seconds = quiet_seconds
         self.update_interval = update_interval
         self.max_examples = max_examples
         self.alert_product_info = alert_product_info
+        self.spikes = spikes
+        self.spike_quiet_seconds = spike_quiet_seconds
         self.open: dict[GroupKey, _Open] = {}
+        self._keys: dict[str, GroupKey] = {}
 
     def wants(self, finding: Finding) -> bool:
         """Whether a finding becomes an alert (pre-sale questions are recorded only)."""
@@ -79,29 +138,43 @@ class Aggregator:
         if not self.wants(finding):
             return []
         key: GroupKey = (finding.room, finding.kind, finding.category, finding.group_key)
+        out = self._fold(key, finding, now, finding.severity, self.quiet_seconds)
+        if self.spikes is not None and finding.kind == "inquiry" and finding.after_sales:
+            spike, recent = self.spikes.observe(finding.room, finding.category, now)
+            spike_key: GroupKey = (finding.room, "spike", finding.category, "")
+            if spike or spike_key in self.open:
+                out += self._spike(spike_key, finding, now, spike=spike, recent=recent)
+        return out
+
+    def _fold(
+        self, key: GroupKey, finding: Finding, now: float, severity: Severity, quiet: float
+    ) -> list[Alert]:
         entry = self.open.get(key)
         if entry is None:
             alert = Alert(
                 alert_id=alert_id_for(key, finding.ts),
                 room=finding.room,
-                kind=finding.kind,
+                kind=key[1],  # type: ignore[arg-type]  # a FindingKind by construction
                 category=finding.category,
-                severity=finding.severity,
+                severity=severity,
                 first_seen=finding.ts,
                 last_seen=finding.ts,
                 source_ts=finding.ts,
                 examples=[finding.text],
                 sku=finding.sku,
-                suggested_reply=finding.suggested_reply,
+                suggested_reply=finding.suggested_reply if key[1] != "spike" else None,
                 correction=finding.correction,
-                title=title_for(finding),
-                faq_question=(finding.group_key or None) if finding.kind == "inquiry" else None,
+                title=_SPIKE_TITLE.format(title_for(finding)) if key[1] == "spike"
+                else title_for(finding),
+                faq_question=(finding.group_key or None) if key[1] == "inquiry" else None,
                 updated_at=now,
                 received=finding.received,
-            )
-            self.open[key] = _Open(alert, finding.severity, published_at=now)
+            )  # fmt: skip
+            entry = _Open(alert, severity, published_at=now, quiet=quiet)
+            self.open[key] = entry
+            self._keys[alert.alert_id] = key
             if finding.user:
-                self.open[key].users.add(finding.user)
+                entry.users.add(finding.user)
             return [_snapshot(alert)]
         alert = entry.alert
         alert.count += 1
@@ -116,6 +189,37 @@ class Aggregator:
             return [self._publish(entry, now)]
         return []
 
+    def _spike(
+        self, key: GroupKey, finding: Finding, now: float, *, spike: bool, recent: int
+    ) -> list[Alert]:
+        entry = self.open.get(key)
+        if entry is not None and not spike:
+            # The burst is over: stop refreshing so the spike closes after its quiet period,
+            # but keep counting members it covered.
+            entry.alert.count += 1
+            return []
+        out = self._fold(key, finding, now, "high", self.spike_quiet_seconds)
+        if entry is None:
+            # The first publication already carries the burst seen so far.
+            opened = self.open[key].alert
+            opened.count = recent
+            out[-1].count = recent
+        return out
+
+    def inhibited(self, alert: Alert) -> bool:
+        """Whether an open spike of the same room and category covers this inquiry alert."""
+        if alert.kind != "inquiry":
+            return False
+        return (alert.room, "spike", alert.category, "") in self.open
+
+    def close(self, alert_id: str) -> bool:
+        """Forget an open alert (staff resolved it): the next finding opens a new one."""
+        key = self._keys.pop(alert_id, None)
+        if key is None:
+            return False
+        self.open.pop(key, None)
+        return True
+
     def _publish(self, entry: _Open, now: float) -> Alert:
         entry.alert.version += 1
         entry.dirty = False
@@ -128,11 +232,12 @@ class Aggregator:
         for key, entry in list(self.open.items()):
             if entry.dirty and now - entry.published_at >= self.update_interval:
                 out.append(self._publish(entry, now))
-            if now - entry.alert.updated_at >= self.quiet_seconds:
+            if now - entry.alert.updated_at >= entry.quiet:
                 entry.alert.state = "resolved"
                 entry.alert.updated_at = now
                 out.append(self._publish(entry, now))
                 del self.open[key]
+                self._keys.pop(entry.alert.alert_id, None)
         return out
 
     def flush(self, now: float) -> list[Alert]:

@@ -413,6 +413,13 @@ class AggregateConfig(_Model):
     quiet_seconds: float = Field(300.0, gt=0)
     update_interval: float = Field(2.0, ge=0)
     max_examples: int = Field(5, ge=1, le=5)
+    # Spikes: a category's rate over ``spike_window`` seconds at least ``spike_factor`` times
+    # its rate over the preceding ``spike_baseline`` seconds, and ``spike_min_count`` findings.
+    spike_window: float = Field(default=60.0, gt=0)
+    spike_baseline: float = Field(default=600.0, gt=0)
+    spike_factor: float = Field(default=4.0, gt=1)
+    spike_min_count: int = Field(default=8, ge=2)
+    spike_quiet_seconds: float = Field(default=120.0, gt=0)
 
 
 class PrivacyConfig(_Model):

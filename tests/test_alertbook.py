@@ -1,0 +1,142 @@
+"""The alert book API the desk and commands use: list/get, ack/resolve/assign, subscribe."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from agent.alertbook import AlertBook
+from agent.config import RoutingConfig
+from agent.events import Alert
+from agent.metrics import Metrics
+from agent.routing import BookStore, ManualClock
+
+
+def new_alert(alert_id: str = "inq-1", room: str = "r1", first_seen: float = 1.0) -> Alert:
+    return Alert.from_dict({"alert_id": alert_id, "room": room, "kind": "inquiry",
+                            "category": "logistics", "severity": "medium",
+                            "first_seen": first_seen, "last_seen": first_seen,
+                            "source_ts": first_seen})  # fmt: skip
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.records: list[Alert] = []
+
+    def submit(self, record: Alert) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def sent() -> list[Alert]:
+    """Versions the book published to the outbox."""
+    return []
+
+
+@pytest.fixture
+def book(metrics: Metrics, sent: list[Alert]) -> AlertBook:
+    """A book with a manual clock, a staffed default team and a capturing publisher."""
+
+    async def publish(alert: Alert) -> None:
+        sent.append(alert)
+
+    routing = RoutingConfig.model_validate(
+        {"teams": {"aftersales": {"lead": "boss", "shifts": [{"staff": ["li"]}]}}}
+    )
+    return AlertBook(metrics=metrics, routing=routing, clock=ManualClock(), publish=publish,
+                     records=Recorder())  # fmt: skip
+
+
+async def test_list_get_newest_first_and_filters(book: AlertBook) -> None:
+    """list() is newest first and filters by room and state; get() returns a copy."""
+    book(new_alert("a", first_seen=1.0))
+    book(new_alert("b", room="r2", first_seen=2.0))
+    assert [a.alert_id for a in book.list()] == ["b", "a"]
+    assert [a.alert_id for a in book.list(room="r1")] == ["a"]
+    await book.ack("a", "li")
+    assert [a.alert_id for a in book.list(states={"acked"})] == ["a"]
+    copy = book.get("a")
+    assert copy is not None
+    assert copy.state == "acked"
+    copy.state = "open"
+    assert book.get("a").state == "acked"  # type: ignore[union-attr]
+    assert book.get("zzz") is None
+
+
+async def test_actions_publish_record_and_count(
+    book: AlertBook, sent: list[Alert], metrics: Metrics
+) -> None:
+    """ack, assign and resolve each publish a new version, record it and count it."""
+    closed: list[str] = []
+    book.on_close = closed.append
+    book(new_alert())
+    assert metrics.registry.get_sample_value(
+        "danmaku_alerts_open", {"room": "r1", "team": "aftersales"}) == 1  # fmt: skip
+    await book.ack("inq-1", "li")
+    assigned = await book.assign("inq-1", "wang", by="boss")
+    assert (assigned.state, assigned.assignee) == ("open", "wang")
+    done = await book.resolve("inq-1", "wang", false_positive=True)
+    assert (done.state, done.resolved_by, done.false_positive) == ("resolved", "wang", True)
+    assert [a.version for a in sent] == [2, 3, 4]
+    assert closed == ["inq-1"]
+    assert book.next_deadline("inq-1") is None
+    assert metrics.registry.get_sample_value(
+        "danmaku_alerts_open", {"room": "r1", "team": "aftersales"}) == 0  # fmt: skip
+    assert metrics.registry.get_sample_value(
+        "danmaku_alert_transitions_total", {"state": "resolved"}) == 1  # fmt: skip
+    assert isinstance(book.records, Recorder)
+    assert len(book.records.records) == 3
+    with pytest.raises(KeyError):
+        await book.ack("missing", "li")
+
+
+async def test_aggregator_updates_keep_the_lifecycle(book: AlertBook) -> None:
+    """An update after an ack stays acked and gets the book's next version number."""
+    book(new_alert())
+    await book.ack("inq-1", "li")
+    update = new_alert()
+    update.version, update.count = 2, 4
+    stamped = book(update)
+    assert (stamped.state, stamped.version, stamped.count, stamped.acked_by) == (
+        "acked", 3, 4, "li")  # fmt: skip
+
+
+async def test_subscribe_sees_every_version_and_drops_oldest(book: AlertBook) -> None:
+    """Subscribers get versions from now on; a slow one keeps only the newest."""
+    book.subscriber_queue = 2
+    sub = book.subscribe()
+    book(new_alert())
+    await book.ack("inq-1", "li")
+    await book.resolve("inq-1", "li")
+    got = [await asyncio.wait_for(anext(sub), 1) for _ in range(2)]
+    assert [a.state for a in got] == ["acked", "resolved"]
+    await sub.aclose()
+    assert not book._subscribers
+
+
+async def test_silenced_alerts_are_not_notified_unless_already_paged(book: AlertBook) -> None:
+    """The outbox gate refuses silenced versions, but lets the resolve of a paged alert pass."""
+    first = book(new_alert())
+    assert book.should_notify(first)
+    silence = book.add_silence({"category": "logistics"}, until=book.clock.now() + 60, by="d")
+    assert book.list_silences() == [silence]
+    assert not book.should_notify(book(new_alert("other")))
+    resolved = await book.resolve("inq-1", "li")
+    assert book.should_notify(resolved)
+    assert book.delete_silence(silence.id)
+    assert not book.delete_silence(silence.id)
+    with pytest.raises(ValueError, match="unknown matcher"):
+        book.add_silence({"nope": "x"}, until=book.clock.now() + 60, by="d")
+
+
+async def test_silences_survive_restart(metrics: Metrics, tmp_path: Path) -> None:
+    """A silence created from the desk is still active after a restart."""
+    clock = ManualClock()
+    store = BookStore(tmp_path / "a.db")
+    book = AlertBook(metrics=metrics, clock=clock, store=store)
+    silence = book.add_silence({"room": "r9"}, until=clock.now() + 600, by="desk", comment="测试")
+    again = AlertBook(metrics=Metrics(), clock=clock, store=store)
+    assert again.list_silences() == [silence]
+    store.close()
