@@ -142,6 +142,8 @@ class StaffConfig(_Model):
 
     name: str = ""
     mobile: str | None = Field(default=None, pattern=r"^\+?[0-9]{5,20}$")
+    # 飞书 robots mention by open_id (``ou_…``), not by mobile.
+    feishu_user_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class ShiftConfig(_Model):
