@@ -18,16 +18,15 @@ from typing import Any
 from prometheus_client import start_http_server
 
 from agent import __version__
-from agent.aggregate import Aggregator
+from agent.alerting import Alerting, build_alerting
+from agent.alerting import running as running_alerting
 from agent.config import AgentConfig, load_config
 from agent.detect import Detector
 from agent.ingress import QueueIngress
 from agent.logs import get_logger
 from agent.metrics import Metrics
 from agent.normalise import Redactor
-from agent.outbox import Outbox
 from agent.pipeline import Pipeline
-from agent.sinks import build_sink
 from agent.sources import build_source
 
 _log = get_logger("agent.service")
@@ -114,6 +113,7 @@ class Service:
         self.stop = asyncio.Event()
         self.pipeline: Pipeline | None = None
         self.metrics_port: int | None = None
+        self.alerting: Alerting | None = None
 
     def reload(self) -> None:
         """Re-read the config file and add/remove sources to match (SIGHUP)."""
@@ -150,14 +150,11 @@ class Service:
         ingress = QueueIngress(self.metrics, config.pipeline.queue_size)
         sources = [build_source(cfg, self.metrics) for cfg in config.sources]
         async with AsyncExitStack() as stack:
-            sinks = [await stack.enter_async_context(build_sink(cfg)) for cfg in config.sinks]
-            outbox = Outbox(sinks, self.metrics)
-            aggregator = Aggregator(
-                quiet_seconds=config.aggregate.quiet_seconds,
-                update_interval=config.aggregate.update_interval,
-                max_examples=config.aggregate.max_examples,
-                alert_product_info=config.classifier.alert_product_info,
-            )
+            lineup = getattr(detector.lineup, "set", None)
+            alerting = await build_alerting(config, self.metrics, stack, lineup=lineup)
+            stack.callback(alerting.close)
+            self.alerting = alerting
+            sinks, outbox, aggregator = alerting.sinks, alerting.outbox, alerting.aggregator
             self.pipeline = Pipeline(
                 sources=sources,
                 ingress=ingress,
@@ -169,10 +166,12 @@ class Service:
                 batch_size=config.classifier.batch_size,
                 queue_size=config.pipeline.queue_size,
                 shutdown_timeout=config.pipeline.shutdown_timeout,
+                route=alerting.book,
             )
             _log.info("agent started", instance=config.instance, sources=len(sources),
                       sinks=[s.name for s in sinks], version=__version__, **info)
             with signal_handlers(self.stop, self.reload):
-                await self.pipeline.run(self.stop)
+                async with running_alerting(alerting):
+                    await self.pipeline.run(self.stop)
         _log.info("agent stopped", seconds=round(time.monotonic() - started, 1))
         return 0

@@ -1,0 +1,122 @@
+"""Build the alert side of the agent from a config: aggregation with spikes, the alert book
+(routing, rosters, escalation, silences), the durable outbox and its sinks, and the MQTT
+command readers; ``Alerting.run`` keeps their timers and subscriptions going.
+
+``service.py`` calls ``build_alerting`` and hands ``aggregator``, ``outbox`` and ``book`` (the
+pipeline's ``route`` hook) to the pipeline; the web API uses ``book`` and ``ack_handler``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+
+from agent.aggregate import Aggregator, SpikeDetector
+from agent.alertbook import AlertBook
+from agent.config import AgentConfig, MqttSinkConfig, secret_from_env
+from agent.control import AckLinker, CommandSubscriber, ack_link_handler
+from agent.control.acklink import Handler
+from agent.control.commands import LineupSetter
+from agent.logs import get_logger
+from agent.metrics import Metrics
+from agent.outbox import Outbox, OutboxStore
+from agent.routing import BookStore
+from agent.sinks import Sink, build_sink
+
+_log = get_logger("agent.alerting")
+
+
+@dataclass
+class Alerting:
+    """The alert-side components of one running agent."""
+
+    aggregator: Aggregator
+    book: AlertBook
+    outbox: Outbox
+    sinks: list[Sink]
+    commands: list[CommandSubscriber] = field(default_factory=list)
+    ack_handler: Handler | None = None
+    book_store: BookStore | None = None
+
+    async def run(self) -> None:
+        """Escalation timers and command readers, until cancelled."""
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self.book.run(), name="alertbook.timers")
+            for i, reader in enumerate(self.commands):
+                tg.create_task(reader.run(), name=f"commands[{i}]")
+
+    def close(self) -> None:
+        """Close the stores (after the pipeline and ``run`` stopped)."""
+        self.outbox.close()
+        if self.book_store is not None:
+            self.book_store.close()
+
+
+def build_aggregator(config: AgentConfig) -> Aggregator:
+    """Findings → alerts, with spike detection."""
+    agg = config.aggregate
+    spikes = SpikeDetector(window=agg.spike_window, baseline=agg.spike_baseline,
+                           factor=agg.spike_factor, min_count=agg.spike_min_count)  # fmt: skip
+    return Aggregator(
+        quiet_seconds=agg.quiet_seconds,
+        update_interval=agg.update_interval,
+        max_examples=agg.max_examples,
+        alert_product_info=config.classifier.alert_product_info,
+        spikes=spikes,
+        spike_quiet_seconds=agg.spike_quiet_seconds,
+    )
+
+
+def _ack_secret(config: AgentConfig) -> bytes | None:
+    secret = secret_from_env(config.control.ack_secret_env, where="control.ack_secret_env",
+                             required=config.control.ack_base_url is not None)  # fmt: skip
+    return secret.encode() if secret else None
+
+
+async def build_alerting(
+    config: AgentConfig,
+    metrics: Metrics,
+    stack: AsyncExitStack,
+    *,
+    lineup: LineupSetter | None = None,
+) -> Alerting:
+    """Construct and open everything; sinks are closed by ``stack``."""
+    aggregator = build_aggregator(config)
+    book_store = BookStore(config.outbox.path)
+    book = AlertBook(metrics=metrics, routing=config.routing, escalation=config.escalation,
+                     store=book_store, inhibited=aggregator.inhibited,
+                     on_close=aggregator.close)  # fmt: skip
+    secret = _ack_secret(config)
+    linker = None
+    if secret is not None and config.control.ack_base_url is not None:
+        linker = AckLinker(config.control.ack_base_url, secret, config.control.ack_link_ttl)
+    context = {"instance": config.instance, "staff": config.routing.staff, "ack_link": linker}
+    sinks = [await stack.enter_async_context(build_sink(cfg, **context)) for cfg in config.sinks]
+    outbox = Outbox(sinks, metrics, store=OutboxStore(config.outbox.path), gate=book.should_notify,
+                    retry_initial=config.outbox.retry_initial,
+                    retry_max=config.outbox.retry_max)  # fmt: skip
+    book.publish = outbox.submit
+    commands = [
+        CommandSubscriber(cfg, book, instance=config.instance, lineup=lineup)
+        for cfg in config.sinks
+        if isinstance(cfg, MqttSinkConfig) and cfg.commands
+    ]
+    handler = ack_link_handler(book, secret) if secret is not None else None
+    _log.info("alerting ready", sinks=[s.name for s in sinks], open_alerts=len(book.list()),
+              undelivered=outbox.pending(), command_readers=len(commands))  # fmt: skip
+    return Alerting(aggregator, book, outbox, sinks, commands, handler, book_store)
+
+
+@contextlib.asynccontextmanager
+async def running(alerting: Alerting) -> AsyncIterator[None]:
+    """Run the timers and command readers in the background for the block's duration."""
+    task = asyncio.create_task(alerting.run(), name="alerting")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
