@@ -139,6 +139,14 @@ class AlertBook:
         if self._entries:
             _log.info("alert book restored", alerts=len(self._entries))
 
+    def reconfigure(self, routing: RoutingConfig, escalation: EscalationConfig) -> None:
+        """Apply a reloaded config; open alerts, their deadlines and live silences are kept."""
+        live = [s for s in self.silencer.silences.values() if not s.from_config]
+        self.routing, self.escalation = routing, escalation
+        self.router = Router(routing)
+        self.silencer = Silencer(routing, live)
+        self._wake.set()
+
     # -- SLAs and suppression -----------------------------------------------------------
 
     def _ack_sla(self, alert: Alert) -> float:

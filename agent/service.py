@@ -135,6 +135,9 @@ class Service:
         for name, source in wanted.items():
             if name not in running:
                 self.pipeline.add_source(source)
+        if self.alerting is not None:
+            # Routing, rosters, SLAs and mute windows change; open alerts and timers stay.
+            self.alerting.book.reconfigure(fresh.routing, fresh.escalation)
         _log.info("reloaded", added=sorted(set(wanted) - set(running)),
                   removed=sorted(set(running) - set(wanted)))
 

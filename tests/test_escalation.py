@@ -127,3 +127,20 @@ async def test_restart_resumes_open_alerts_and_timers(metrics: Metrics, tmp_path
     [step] = await again.check()
     assert (step.assignee, step.version) == ("wang", 2)
     store.close()
+
+
+async def test_reload_keeps_open_alerts_and_timers(metrics: Metrics) -> None:
+    """A new routing config keeps the alert and its deadline; the next step uses the new roster."""
+    clock, sent = ManualClock(), []
+    book = make_book(metrics, clock, sent)
+    book(new_alert())
+    live = book.add_silence({"room": "r9"}, until=clock.now() + 600, by="desk")
+    deadline = book.next_deadline("inq-1")
+    fresh = RoutingConfig.model_validate({"teams": {"aftersales": {
+        "lead": "boss", "shifts": [{"staff": ["zhao"]}]}}})  # fmt: skip
+    book.reconfigure(fresh, EscalationConfig())
+    assert book.next_deadline("inq-1") == deadline
+    assert book.list_silences() == [live]
+    await clock.advance(181)
+    [step] = await book.check()
+    assert step.assignee == "zhao"

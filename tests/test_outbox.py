@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from agent.alertbook import AlertBook
 from agent.errors import DeliveryError
 from agent.events import Alert
 from agent.metrics import Metrics
 from agent.outbox import Outbox, OutboxStore, idempotency_key
+from agent.routing import BookStore, ManualClock
+from tests.conftest import ROOT
 
 
 def alert(n: int, version: int = 1, severity: str = "low") -> Alert:
@@ -142,3 +147,57 @@ async def test_batch_sink_takes_everything_queued(metrics: Metrics) -> None:
     await asyncio.wait_for(outbox.drained(), 5)
     task.cancel()
     assert sink.batches == [["a0:1", "a1:1", "a2:1", "a3:1"]]
+
+
+async def test_sigkilled_agent_resumes_alerts_timers_and_deliveries(tmp_path: Path) -> None:
+    """A process killed with SIGKILL leaves its open alerts, deadlines and undelivered versions."""
+    db = tmp_path / "alerts.db"
+    script = f"""
+import asyncio
+from agent.alertbook import AlertBook
+from agent.events import Alert
+from agent.metrics import Metrics
+from agent.outbox import Outbox, OutboxStore
+from agent.routing import BookStore, ManualClock
+
+class Stuck:
+    name = "mqtt"
+    async def deliver(self, alert):
+        await asyncio.Event().wait()
+
+async def main():
+    book = AlertBook(metrics=Metrics(), clock=ManualClock(1000.0), store=BookStore({str(db)!r}))
+    outbox = Outbox([Stuck()], Metrics(), store=OutboxStore({str(db)!r}))
+    book.publish = outbox.submit
+    asyncio.create_task(outbox.run())
+    for n in range(3):
+        alert = book(Alert.from_dict({{"alert_id": f"a{{n}}", "room": "r1", "kind": "inquiry",
+            "category": "quality", "severity": "critical", "first_seen": 1.0,
+            "last_seen": 1.0, "source_ts": 1.0}}))
+        await outbox.submit(alert)
+    await book.ack("a0", "li")
+    print("ready", flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, stdout=asyncio.subprocess.PIPE, env=env
+    )
+    assert proc.stdout is not None
+    while (await proc.stdout.readline()).strip() != b"ready":
+        assert proc.returncode is None
+    proc.kill()
+    await proc.wait()
+    store = BookStore(db)
+    book = AlertBook(metrics=Metrics(), clock=ManualClock(1000.0), store=store)
+    assert {a.alert_id: a.state for a in book.list()} == {"a0": "acked", "a1": "open", "a2": "open"}
+    assert book.next_deadline("a1") == 1060.0
+    assert book.next_deadline("a0") == 1000.0 + 900.0
+    sink = MemorySink("mqtt")
+    outbox = Outbox([sink], Metrics(), store=OutboxStore(db))
+    await run_until_drained(outbox)
+    assert sink.got == ["a0:1", "a1:1", "a2:1", "a0:2"]
+    store.close()
+    outbox.close()
