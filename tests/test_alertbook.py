@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import AsyncExitStack
 from pathlib import Path
 
+import orjson
 import pytest
 
 from agent.alertbook import AlertBook
-from agent.config import RoutingConfig
-from agent.events import Alert
+from agent.alerting import build_alerting, running
+from agent.config import RoutingConfig, parse_config
+from agent.events import Alert, Finding
 from agent.metrics import Metrics
 from agent.routing import BookStore, ManualClock
 
@@ -140,3 +143,34 @@ async def test_silences_survive_restart(metrics: Metrics, tmp_path: Path) -> Non
     again = AlertBook(metrics=Metrics(), clock=clock, store=store)
     assert again.list_silences() == [silence]
     store.close()
+
+
+async def test_build_alerting_wires_book_outbox_and_sinks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From a config: findings → aggregator → book (routed) → durable outbox → jsonl sink."""
+    monkeypatch.setenv("ACK_SECRET", "s3cret")
+    config = parse_config({
+        "sources": [{"type": "replay", "path": "x.jsonl"}],
+        "sinks": [{"type": "jsonl", "path": str(tmp_path / "alerts.jsonl")}],
+        "outbox": {"path": str(tmp_path / "alerts.db")},
+        "control": {"ack_base_url": "http://desk.local", "ack_secret_env": "ACK_SECRET"},
+        "routing": {"rules": [{"match": {"category": "quality"}, "team": "qa"}],
+                    "teams": {"qa": {"lead": "boss", "shifts": [{"staff": ["li"]}]}}},
+    })  # fmt: skip
+    async with AsyncExitStack() as stack:
+        alerting = await build_alerting(config, Metrics(), stack)
+        stack.callback(alerting.close)
+        assert alerting.ack_handler is not None
+        finding = Finding(room="r1", kind="inquiry", category="quality", severity="medium",
+                          text="漏液了", ts=1.0, received=1.0)  # fmt: skip
+        async with running(alerting):
+            runner = asyncio.create_task(alerting.outbox.run())
+            for alert in alerting.aggregator(finding, 2.0):
+                await alerting.outbox.submit(alerting.book(alert))
+            await alerting.book.ack(alerting.book.list()[0].alert_id, "li")
+            await asyncio.wait_for(alerting.outbox.drained(), 5)
+            runner.cancel()
+    lines = [orjson.loads(line) for line in (tmp_path / "alerts.jsonl").read_bytes().splitlines()]
+    assert [(x["version"], x["state"], x["team"], x["assignee"]) for x in lines] == [
+        (1, "open", "qa", "li"), (2, "acked", "qa", "li")]  # fmt: skip
