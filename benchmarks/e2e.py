@@ -186,7 +186,10 @@ def build_intent() -> Any:
     if importlib.util.find_spec("classifiers.intent") is not None:
         from classifiers.intent import IntentClassifier  # noqa: PLC0415 - optional module
 
-        return IntentClassifier.load(None)
+        try:
+            return IntentClassifier.load(None)
+        except ValueError as exc:  # ModelLoadError: no trained model bundled yet
+            print(f"intent model unavailable ({exc}); using the keyword stand-in")
     return KeywordIntent()
 
 
