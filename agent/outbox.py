@@ -11,7 +11,9 @@ nothing in the detection loop awaits a network write. Retryable failures are ret
 order with backoff; a permanent failure is logged, counted and dropped.
 
 Sinks may opt into batches (``deliver_many`` + ``wait_turn``): rate-limited chat robots
-take everything queued at their turn and merge it into one digest message.
+take everything queued at their turn and merge it into one digest message. For paging
+sinks (``notifies = True``) a newer version supersedes queued older ones of the same
+alert, so an acknowledgement cancels a page still waiting to go out.
 """
 
 from __future__ import annotations
@@ -137,6 +139,10 @@ class _Lane:
         self.idle.set()
         self.backoff = backoff
         self.batch_sink = sink if isinstance(sink, BatchSink) else None
+        # Paging sinks only need an alert's newest state; logs (jsonl) keep every version.
+        self.coalesce = bool(getattr(sink, "notifies", False))
+        self.inflight = 0
+        self._superseded = metrics.deliveries.labels(sink.name, "superseded")
         self._pending = metrics.outbox_pending.labels(sink.name)
         self._ok = metrics.deliveries.labels(sink.name, "ok")
         self._retry = metrics.deliveries.labels(sink.name, "retry")
@@ -157,10 +163,30 @@ class _Lane:
             await self.has_room.wait()
 
     def append(self, row_id: int | None, alert: Alert) -> None:
+        if self.coalesce:
+            self._supersede(alert)
         self.items.append((row_id, alert))
         self.idle.clear()
         self.has_items.set()
         self._pending.set(len(self.items))
+
+    def _supersede(self, alert: Alert) -> None:
+        # A newer version makes queued older ones moot (an ack cancels a pending page):
+        # drop them, except those already handed to the sink.
+        stale = [
+            i
+            for i in range(self.inflight, len(self.items))
+            if self.items[i][1].alert_id == alert.alert_id
+            and self.items[i][1].version < alert.version
+        ]
+        if not stale:
+            return
+        ids = [self.items[i][0] for i in stale]
+        for i in reversed(stale):
+            del self.items[i]
+        if self.store is not None:
+            self.store.remove([i for i in ids if i is not None])
+        self._superseded.inc(len(stale))
 
     def _take(self) -> list[tuple[int | None, Alert]]:
         size = self.batch_sink.max_batch if self.batch_sink is not None else 1
@@ -173,6 +199,7 @@ class _Lane:
             await self.sink.deliver(batch[0][1])
 
     def _done(self, batch: list[tuple[int | None, Alert]]) -> None:
+        self.inflight = 0
         for _ in batch:
             self.items.popleft()
         if self.store is not None:
@@ -189,12 +216,14 @@ class _Lane:
             if self.batch_sink is not None:
                 await self.batch_sink.wait_turn()
             batch = self._take()
+            self.inflight = len(batch)
             try:
                 await self._deliver(batch)
             except DeliveryError as exc:
                 if exc.retryable:
                     self._retry.inc(len(batch))
                     delay = self.backoff.next_delay()
+                    self.inflight = 0  # nothing is with the sink while we wait
                     _log.warning("delivery failed; retrying", sink=self.sink.name,
                                  alert_id=batch[0][1].alert_id, error=exc.problem,
                                  delay=round(delay, 2))  # fmt: skip

@@ -201,3 +201,27 @@ asyncio.run(main())
     assert sink.got == ["a0:1", "a1:1", "a2:1", "a0:2"]
     store.close()
     outbox.close()
+
+
+async def test_newer_version_supersedes_queued_pages(metrics: Metrics, tmp_path: Path) -> None:
+    """For a paging sink, queued older versions of an alert are dropped for the newest."""
+    page, log = MemorySink("page", notifies=True), MemorySink("log")
+    page.gate.clear()
+    store = OutboxStore(tmp_path / "o.db")
+    outbox = Outbox([page, log], metrics, store=store)
+    task = asyncio.create_task(outbox.run())
+    await outbox.submit(alert(0))
+    while not outbox.lanes[0].inflight:  # wait until a0:1 is with the sink
+        await asyncio.sleep(0)
+    for version in (1, 2, 3):
+        await outbox.submit(alert(1, version))
+    await outbox.submit(alert(0, 2))
+    page.gate.set()
+    await asyncio.wait_for(outbox.drained(), 5)
+    task.cancel()
+    assert page.got == ["a0:1", "a1:3", "a0:2"]
+    assert log.got == ["a0:1", "a1:1", "a1:2", "a1:3", "a0:2"]
+    assert store.count() == 0
+    assert metrics.registry.get_sample_value(
+        "danmaku_deliveries_total", {"sink": "page", "result": "superseded"}) == 2  # fmt: skip
+    outbox.close()
