@@ -38,6 +38,7 @@ class MemorySink:
         self.attempts = 0
         self.gate = asyncio.Event()
         self.gate.set()
+        self.called = asyncio.Event()
 
     async def __aenter__(self) -> Self:
         return self
@@ -48,6 +49,7 @@ class MemorySink:
         return None
 
     async def deliver(self, alert: Alert) -> None:
+        self.called.set()
         await self.gate.wait()
         self.attempts += 1
         if self.attempts <= self.fail:
@@ -211,8 +213,7 @@ async def test_newer_version_supersedes_queued_pages(metrics: Metrics, tmp_path:
     outbox = Outbox([page, log], metrics, store=store)
     task = asyncio.create_task(outbox.run())
     await outbox.submit(alert(0))
-    while not outbox.lanes[0].inflight:  # wait until a0:1 is with the sink
-        await asyncio.sleep(0)
+    await asyncio.wait_for(page.called.wait(), 5)  # a0:1 is with the sink
     for version in (1, 2, 3):
         await outbox.submit(alert(1, version))
     await outbox.submit(alert(0, 2))
