@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
@@ -68,8 +69,12 @@ class _Entry:
                    data["step"], data["notified"], data.get("acked_at"))  # fmt: skip
 
 
-class _Subscription:
-    """One subscriber's bounded queue; a slow subscriber loses its oldest versions."""
+class Subscription:
+    """One subscriber's bounded queue; a slow subscriber loses its oldest versions.
+
+    Held weakly by the book: a subscription that is no longer referenced (the ``async for``
+    that used it ended) stops receiving; ``aclose()`` stops it explicitly.
+    """
 
     def __init__(self, book: AlertBook, size: int) -> None:
         self.book = book
@@ -123,7 +128,7 @@ class AlertBook:
         self.on_close = on_close
         self.subscriber_queue = subscriber_queue
         self._entries: dict[str, _Entry] = {}
-        self._subscribers: set[_Subscription] = set()
+        self._subscribers: weakref.WeakSet[Subscription] = weakref.WeakSet()
         self._wake = asyncio.Event()
         stored = [Silence(**s) for s in store.silences()] if store is not None else []
         self.silencer = Silencer(self.routing, stored)
@@ -228,7 +233,7 @@ class AlertBook:
         if self.store is not None:
             self.store.save_alert(alert.alert_id, entry.to_dict())
         snapshot = Alert.from_dict(alert.to_dict())
-        for subscriber in self._subscribers:
+        for subscriber in list(self._subscribers):
             subscriber.push(snapshot)
 
     async def _emit(self, entry: _Entry, state: AlertState | None, now: float) -> Alert:
@@ -402,9 +407,9 @@ class AlertBook:
             return None
         return entry.alert.deadline
 
-    def subscribe(self) -> _Subscription:
+    def subscribe(self) -> Subscription:
         """Every version published from now on (``async for``); ``aclose()`` to stop."""
-        subscription = _Subscription(self, self.subscriber_queue)
+        subscription = Subscription(self, self.subscriber_queue)
         self._subscribers.add(subscription)
         return subscription
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -174,3 +175,12 @@ async def test_build_alerting_wires_book_outbox_and_sinks(
     lines = [orjson.loads(line) for line in (tmp_path / "alerts.jsonl").read_bytes().splitlines()]
     assert [(x["version"], x["state"], x["team"], x["assignee"]) for x in lines] == [
         (1, "open", "qa", "li"), (2, "acked", "qa", "li")]  # fmt: skip
+
+
+async def test_dropped_subscription_stops_receiving(book: AlertBook) -> None:
+    """A subscription nobody holds any more is forgotten by the book."""
+    sub = book.subscribe()
+    assert len(book._subscribers) == 1
+    del sub
+    gc.collect()
+    assert len(book._subscribers) == 0
