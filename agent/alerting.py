@@ -15,7 +15,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
 from agent.aggregate import Aggregator, SpikeDetector
-from agent.alertbook import AlertBook
+from agent.alertbook import AlertBook, RecordSink
 from agent.config import AgentConfig, MqttSinkConfig, secret_from_env
 from agent.control import AckLinker, CommandSubscriber, ack_link_handler
 from agent.control.acklink import Handler
@@ -82,13 +82,18 @@ async def build_alerting(
     stack: AsyncExitStack,
     *,
     lineup: LineupSetter | None = None,
+    records: RecordSink | None = None,
 ) -> Alerting:
-    """Construct and open everything; sinks are closed by ``stack``."""
+    """Construct and open everything; sinks are closed by ``stack``.
+
+    ``records`` (the records store) receives the versions the book itself publishes (acks,
+    escalations, resolutions); the pipeline records the aggregator's.
+    """
     aggregator = build_aggregator(config)
     book_store = BookStore(config.outbox.path)
     book = AlertBook(metrics=metrics, routing=config.routing, escalation=config.escalation,
                      store=book_store, inhibited=aggregator.inhibited,
-                     on_close=aggregator.close)  # fmt: skip
+                     on_close=aggregator.close, records=records)  # fmt: skip
     secret = _ack_secret(config)
     linker = None
     if secret is not None and config.control.ack_base_url is not None:
