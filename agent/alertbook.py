@@ -186,7 +186,8 @@ class AlertBook:
             return self._open(alert, now)
         previous = entry.alert
         if previous.state == "resolved":
-            return previous  # an update racing a resolve: the stored version is deduplicated
+            # An update racing a resolve: re-sending the stored version is deduplicated.
+            return Alert.from_dict(previous.to_dict())
         alert.version = previous.version + 1
         alert.state = previous.state
         alert.team, alert.assignee = previous.team, previous.assignee
@@ -200,8 +201,7 @@ class AlertBook:
             # More viewers asking: the tighter SLA of the new severity applies from now.
             alert.deadline = min(alert.deadline, now + self._ack_sla(alert))
         entry.alert = alert
-        self._changed(entry)
-        return alert
+        return self._changed(entry)
 
     def _open(self, alert: Alert, now: float) -> Alert:
         if alert.state == "resolved":
@@ -215,15 +215,19 @@ class AlertBook:
         entry = _Entry(alert, first_published=now, paged=list(route.ladder[:1]))
         self._entries[alert.alert_id] = entry
         self._open_gauge(alert, +1)
-        self._changed(entry)
         self._wake.set()
-        return alert
+        return self._changed(entry)
 
     def _open_gauge(self, alert: Alert, delta: int) -> None:
         room = self.metrics.room(alert.room)
         self.metrics.alerts_open.labels(room, alert.team or "").inc(delta)
 
-    def _changed(self, entry: _Entry) -> None:
+    def _changed(self, entry: _Entry) -> Alert:
+        """Store and broadcast the entry's alert; returns a snapshot safe to hand out.
+
+        The entry keeps mutating (acks, deadlines); what goes to the outbox, the records
+        and subscribers must not.
+        """
         alert = entry.alert
         if alert.state == "resolved" and entry.step is not None:
             # Closed by the aggregator's quiet period: stop the timers.
@@ -235,6 +239,7 @@ class AlertBook:
         snapshot = Alert.from_dict(alert.to_dict())
         for subscriber in list(self._subscribers):
             subscriber.push(snapshot)
+        return snapshot
 
     async def _emit(self, entry: _Entry, state: AlertState | None, now: float) -> Alert:
         """Publish a book-originated version: new version number, store, subscribers, sinks."""
@@ -246,13 +251,13 @@ class AlertBook:
             self.metrics.alert_transitions.labels(state).inc()
             alert.state = state
         entry.alert = alert
-        self._changed(entry)
+        snapshot = self._changed(entry)
         if self.records is not None:
-            self.records.submit(alert)
+            self.records.submit(snapshot)
         if self.publish is not None:
-            await self.publish(alert)
+            await self.publish(snapshot)
         self._wake.set()
-        return alert
+        return snapshot
 
     # -- staff actions ------------------------------------------------------------------
 

@@ -184,3 +184,13 @@ async def test_dropped_subscription_stops_receiving(book: AlertBook) -> None:
     del sub
     gc.collect()
     assert len(book._subscribers) == 0
+
+
+async def test_published_versions_are_not_mutated_later(book: AlertBook, sent: list[Alert]) -> None:
+    """A version handed to the pipeline or outbox stays as it was when published."""
+    opened = book(new_alert())
+    await book.ack("inq-1", "li")
+    acked = sent[-1]
+    await book.assign("inq-1", "wang", by="li")
+    assert (opened.state, opened.acked_by, opened.version) == ("open", None, 1)
+    assert (acked.state, acked.assignee) == ("acked", "li")
