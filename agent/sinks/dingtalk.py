@@ -39,7 +39,9 @@ class DingtalkSink(RobotSink):
         """Markdown; mentioned mobiles must also appear as ``@mobile`` in the text."""
         digest = self.render(alerts)
         mentions = " ".join(f"@{m}" for m in digest.mobiles)
-        text = fit([f"#### {digest.title}", *digest.blocks],
+        # 钉钉 markdown joins single newlines into one paragraph; force line breaks.
+        blocks = [block.replace("\n", "  \n") for block in digest.blocks]
+        text = fit([f"#### {digest.title}", *blocks],
                    MESSAGE_LIMIT - len(mentions.encode()) - 2)  # fmt: skip
         if mentions:
             text = f"{text}\n\n{mentions}"
