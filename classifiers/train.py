@@ -189,9 +189,13 @@ def train(
     seed: int = 20261122,
     candidates: Sequence[str] | None = None,
     release: str | None = None,
+    refit: bool = True,
     log: Callable[[str], None] = lambda _msg: None,
 ) -> TrainResult:
-    """Fit every candidate, pick the best on dev, calibrate it, and write the model files."""
+    """Fit every candidate, pick the best on dev, calibrate it, and write the model files.
+
+    With ``refit`` the chosen candidate is fitted again on train+dev before export.
+    """
     from classifiers.intent import MODEL_DIR  # noqa: PLC0415
 
     train_set, dev_set = read_labelled(train_path), read_labelled(dev_path)
@@ -212,6 +216,11 @@ def train(
     raw = classifier(fitted[chosen], kind)
     temperature = fit_temperature(raw.decisions([t for t, _ in dev_set]), [g for _, g in dev_set])
     log(f"chose {chosen}; temperature {temperature:.3f}")
+    if refit:
+        # Dev templates are phrasings train lacks: fold them in once selection and calibration
+        # are done (the test split is never used).
+        log(f"refitting {chosen} on train+dev ({len(train_set) + len(dev_set)} lines)")
+        fitted[chosen] = fit(CANDIDATES[chosen], [*train_set, *dev_set], seed)
     header: dict[str, Any] = {
         "release": release or datetime.now(UTC).strftime("%Y.%m"),
         "labels": list(LABELS),
@@ -220,7 +229,8 @@ def train(
         "temperature": temperature,
         "thresholds": {},
         "seed": seed,
-        "train_lines": len(train_set),
+        "train_lines": len(train_set) + (len(dev_set) if refit else 0),
+        "refit_on_dev": refit,
         "train_labels": dict(sorted(Counter(label for _, label in train_set).items())),
         "dev": {n: r.as_dict() for n, r in reports.items()},
     }
