@@ -142,6 +142,7 @@ class _Lane:
         # Paging sinks only need an alert's newest state; logs (jsonl) keep every version.
         self.coalesce = bool(getattr(sink, "notifies", False))
         self.inflight = 0
+        self._first_superseded: set[str] = set()
         self._superseded = metrics.deliveries.labels(sink.name, "superseded")
         self._pending = metrics.outbox_pending.labels(sink.name)
         self._ok = metrics.deliveries.labels(sink.name, "ok")
@@ -182,6 +183,8 @@ class _Lane:
         if not stale:
             return
         ids = [self.items[i][0] for i in stale]
+        if any(self.items[i][1].version == 1 for i in stale):
+            self._first_superseded.add(alert.alert_id)  # this version is its first publication
         for i in reversed(stale):
             del self.items[i]
         if self.store is not None:
@@ -237,7 +240,9 @@ class _Lane:
                 self.backoff.reset()
                 now = time.time()
                 for _, alert in batch:
-                    if alert.version == 1 and alert.received:
+                    first = alert.version == 1 or alert.alert_id in self._first_superseded
+                    if first and alert.received:
+                        self._first_superseded.discard(alert.alert_id)
                         self._latency.observe(max(0.0, now - alert.received))
             self._done(batch)
 
