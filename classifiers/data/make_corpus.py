@@ -140,7 +140,7 @@ OPENERS = (
 
 
 def _mix(text: str, label: str, templates: tuple[str, ...], rng: random.Random) -> str:
-    """Long rants and chatter-prefixed questions: join two lines of one label, or open with chatter."""
+    """Long rants and chatter-prefixed lines: join two lines of one label, or open with chatter."""
     if label != "other" and rng.random() < 0.5:
         return rng.choice(OPENERS) + text
     other = noisy(fill(rng.choice(templates), rng), rng)
