@@ -25,6 +25,7 @@ from agent.metrics import Metrics
 from agent.outbox import Outbox, OutboxStore
 from agent.routing import BookStore
 from agent.sinks import Sink, build_sink
+from agent.sinks.mqtt import MqttSink
 
 _log = get_logger("agent.alerting")
 
@@ -104,6 +105,10 @@ async def build_alerting(
                     retry_initial=config.outbox.retry_initial,
                     retry_max=config.outbox.retry_max)  # fmt: skip
     book.publish = outbox.submit
+    for sink in sinks:
+        if isinstance(sink, MqttSink):
+            # Retained room status must count alerts still open from before a restart.
+            sink.status.seed(book.list())
     commands = [
         CommandSubscriber(cfg, book, instance=config.instance, lineup=lineup)
         for cfg in config.sinks

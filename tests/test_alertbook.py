@@ -194,3 +194,17 @@ async def test_published_versions_are_not_mutated_later(book: AlertBook, sent: l
     await book.assign("inq-1", "wang", by="li")
     assert (opened.state, opened.acked_by, opened.version) == ("open", None, 1)
     assert (acked.state, acked.assignee) == ("acked", "li")
+
+
+async def test_inhibited_alerts_are_neither_paged_nor_escalated(metrics: Metrics) -> None:
+    """While an open spike covers an inquiry alert, the gate refuses it and its SLA waits."""
+    clock = ManualClock()
+    covered = {"inq-1"}
+    book = AlertBook(metrics=metrics, clock=clock, inhibited=lambda a: a.alert_id in covered)
+    assert not book.should_notify(book(new_alert()))
+    await clock.advance(400)
+    assert await book.check() == []
+    covered.clear()
+    await clock.advance(400)
+    [step] = await book.check()
+    assert step.state == "escalated"

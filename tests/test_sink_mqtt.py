@@ -63,6 +63,9 @@ def test_room_status_counts_open_alerts() -> None:
     doc = status.update(alert(2, state="acked", severity="low"))
     assert (doc["open"], doc["unacked"], doc["by_severity"]["high"]) == (2, 1, 1)
     assert status.update(alert(1, state="resolved"))["open"] == 1
+    restarted = RoomStatus()
+    restarted.seed([alert(5), alert(6, state="resolved")])
+    assert restarted.status("r/1")["open"] == 1
 
 
 async def test_publishes_team_staff_status_and_presence(prefix: str) -> None:

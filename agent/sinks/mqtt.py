@@ -101,6 +101,12 @@ class RoomStatus:
     def __init__(self) -> None:
         self.rooms: dict[str, dict[str, Alert]] = {}
 
+    def seed(self, alerts: list[Alert]) -> None:
+        """Start from the open alerts of a previous run (restored by the alert book)."""
+        for alert in alerts:
+            if alert.state != "resolved":
+                self.rooms.setdefault(alert.room, {})[alert.alert_id] = alert
+
     def update(self, alert: Alert) -> dict[str, Any]:
         """Fold in one version; returns the room's status document."""
         room = self.rooms.setdefault(alert.room, {})
