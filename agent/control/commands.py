@@ -130,6 +130,7 @@ class CommandSubscriber:
         self.topics = Topics(config.prefix)
         self.token = secret_from_env(config.command_token_env, where="sinks.mqtt.command_token_env")
         self.subscribed = asyncio.Event()
+        self._args = client_args(config, f"danmaku-{topic_part(instance)}-commands")
 
     async def apply(self, command: Command) -> Alert | None:
         """Run one parsed command; KeyError for an unknown alert."""
@@ -155,6 +156,9 @@ class CommandSubscriber:
             return {"ok": False, "error": exc.reason}
         except KeyError:
             return {"ok": False, "error": "unknown_alert"}
+        except Exception:  # one failing command must not stop the reader
+            _log.exception("command failed", command=name)
+            return {"ok": False, "error": "internal"}
         return {"ok": True, "alert": alert.to_dict() if alert is not None else None}
 
     async def _respond(
@@ -173,12 +177,11 @@ class CommandSubscriber:
     async def run(self) -> None:
         """Serve commands until cancelled."""
         backoff = Backoff(0.5, 30.0)
-        identifier = f"danmaku-{topic_part(self.instance)}-commands"
         prefix = self.topics.commands()[: -len("+")]
         while True:
             started = time.monotonic()
             try:
-                async with aiomqtt.Client(**client_args(self.config, identifier)) as client:
+                async with aiomqtt.Client(**self._args) as client:
                     await client.subscribe(self.topics.commands(), qos=1)
                     self.subscribed.set()
                     async for message in client.messages:

@@ -140,6 +140,9 @@ class MqttSink:
         self._connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._entered = False
+        # Resolved now so a missing password variable fails at startup, not in the background.
+        identifier = f"danmaku-{topic_part(self.instance)}-{self.name}"
+        self._args = client_args(config, identifier)
 
     def _publish_properties(self) -> Properties:
         props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
@@ -187,12 +190,11 @@ class MqttSink:
 
     async def _run(self) -> None:
         backoff = Backoff(0.5, 30.0)
-        identifier = f"danmaku-{topic_part(self.instance)}-{self.name}"
         while True:
             started = time.monotonic()
             problem = "disconnected"
             try:
-                async with aiomqtt.Client(**client_args(self.config, identifier),
+                async with aiomqtt.Client(**self._args,
                                           will=self._will()) as client:  # fmt: skip
                     await self._on_connect(client)
                     # No subscriptions: the iterator only ends, with MqttError, on disconnect.
@@ -200,6 +202,9 @@ class MqttSink:
                         pass
             except aiomqtt.MqttError as exc:
                 problem = str(exc)
+            except Exception as exc:  # an unexpected client bug must not end delivery for good
+                _log.exception("mqtt connection failed unexpectedly", sink=self.name)
+                problem = repr(exc)
             finally:
                 self._connected.clear()
                 self._client = None
