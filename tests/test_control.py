@@ -12,6 +12,8 @@ import aiomqtt
 import orjson
 import pytest
 from aiohttp import web
+from hypothesis import given
+from hypothesis import strategies as st
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -168,3 +170,14 @@ async def test_mqtt_commands_ack_and_answer_on_response_topic(book: AlertBook) -
     assert results[0][1]["alert"]["state"] == "acked"
     assert book.get("inq-1").state == "acked"  # type: ignore[union-attr]
     assert lineups == [("r1", "A1")]
+
+
+@given(st.sampled_from(["ack", "resolve", "assign", "lineup", "x"]), st.binary(max_size=200))
+def test_parse_command_accepts_or_raises_command_error(name: str, payload: bytes) -> None:
+    """Any payload is either a command or a CommandError with a closed reason."""
+    reason = None
+    try:
+        parse_command(name, payload)
+    except CommandError as exc:
+        reason = exc.reason
+    assert reason in {None, "unknown_command", "bad_json", "not_object", "bad_field"}

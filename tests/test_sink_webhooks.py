@@ -14,6 +14,8 @@ from typing import Any
 import orjson
 import pytest
 from aiohttp import web
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agent.config import DingtalkSinkConfig, FeishuSinkConfig, StaffConfig, WecomSinkConfig
 from agent.errors import DeliveryError
@@ -336,3 +338,25 @@ async def test_queued_updates_merge_into_one_digest(robots: Robots) -> None:
     assert "第1条 漏液了 v3" in content
     assert "第1条 漏液了 v1" not in content
     assert orjson.dumps(digest)
+
+
+@given(st.text(max_size=300))
+def test_escaped_danmaku_is_always_inert(text: str) -> None:
+    """Whatever a viewer types: one line, no live mention, link, tag or markdown link."""
+    for out in (escape_markdown(text), escape_text(text)):
+        assert "\n" not in out
+        assert "\r" not in out
+        assert "@all" not in out
+        assert "://" not in out
+    md = escape_markdown(text)
+    assert "<" not in md
+    assert "](" not in md
+
+
+@given(st.lists(st.text(max_size=400), max_size=40), st.integers(min_value=64, max_value=5000))
+def test_fit_never_exceeds_the_byte_limit(blocks: list[str], limit: int) -> None:
+    """Any blocks, any limit: the result fits and no block is silently lost uncounted."""
+    out = fit(blocks, limit)
+    assert len(out.encode()) <= limit
+    if blocks and "…另有" not in out:
+        assert out == "\n\n".join(blocks) or (len(blocks) == 1 and out.endswith("…"))
