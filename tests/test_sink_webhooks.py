@@ -348,6 +348,7 @@ def test_escaped_danmaku_is_always_inert(text: str) -> None:
         assert "\r" not in out
         assert "@all" not in out
         assert "://" not in out
+        assert "www." not in out.replace("\\", "")
     md = escape_markdown(text)
     assert "<" not in md
     assert "](" not in md

@@ -84,7 +84,7 @@ def escape_text(text: str) -> str:
 def escape_markdown(text: str) -> str:
     """Danmaku for markdown: specials backslash-escaped, ``<``/``&`` as entities, defused."""
     out = []
-    for ch in _plain(text):
+    for ch in _defuse(_plain(text)):
         if ch == "<":
             out.append("&lt;")
         elif ch == "&":
@@ -93,7 +93,7 @@ def escape_markdown(text: str) -> str:
             out.append("\\" + ch)
         else:
             out.append(ch)
-    return _defuse("".join(out))
+    return "".join(out)
 
 
 # -- rendering ----------------------------------------------------------------------------
