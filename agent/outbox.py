@@ -111,6 +111,11 @@ class OutboxStore:
         ).fetchall()
         return [(row[0], Alert.from_dict(orjson.loads(row[1]))) for row in rows]
 
+    def sinks(self) -> dict[str, int]:
+        """Rows owed, per sink name."""
+        rows = self._db.execute("SELECT sink, count(*) FROM outbox GROUP BY sink").fetchall()
+        return {str(name): int(n) for name, n in rows}
+
     def count(self) -> int:
         """Rows owed to any sink."""
         row = self._db.execute("SELECT count(*) FROM outbox").fetchone()
@@ -278,6 +283,12 @@ class Outbox:
                 if rows:
                     _log.info("resuming undelivered alerts", sink=lane.sink.name, count=len(rows))
                 lane.restore(list(rows))
+            names = {lane.sink.name for lane in self.lanes}
+            for name, count in store.sinks().items():
+                if name not in names:
+                    # Kept, not dropped: the sink may come back in the next config.
+                    _log.warning("undelivered alerts for a sink no longer configured",
+                                 sink=name, count=count)  # fmt: skip
 
     def _lanes_for(self, alert: Alert) -> list[_Lane]:
         if self.gate is None or self.gate(alert):
