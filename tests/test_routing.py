@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
 from agent.config import RoutingConfig, parse_config
 from agent.errors import ConfigError
@@ -121,3 +124,13 @@ def test_config_errors_name_the_problem() -> None:
         parse_config({**base, "routing": {"timezone": "Mars/Base"}})
     with pytest.raises(ConfigError, match="HH:MM"):
         parse_config({**base, "routing": {"mute_windows": [{"start": "25:00", "end": "1"}]}})
+
+
+def test_documented_config_examples_are_valid(root: Path) -> None:
+    """Every YAML example in docs/alerts.md validates against the config models."""
+    text = (root / "docs" / "alerts.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 5
+    for block in blocks:
+        data = yaml.safe_load(block)
+        parse_config({"sources": [{"type": "replay", "path": "x.jsonl"}], **data})
