@@ -167,6 +167,7 @@ class Aggregator:
                 title=_SPIKE_TITLE.format(title_for(finding)) if key[1] == "spike"
                 else title_for(finding),
                 faq_question=(finding.group_key or None) if key[1] == "inquiry" else None,
+                group_key=key[3],
                 updated_at=now,
                 received=finding.received,
             )  # fmt: skip
@@ -205,6 +206,18 @@ class Aggregator:
             opened.count = recent
             out[-1].count = recent
         return out
+
+    def adopt(self, alert: Alert, now: float) -> None:
+        """Re-open the group of an alert restored after a restart, so findings fold into it
+        and its quiet period runs from ``now``."""
+        key: GroupKey = (alert.room, alert.kind, alert.category, alert.group_key)
+        if key in self.open or alert.state == "resolved":
+            return
+        own = _snapshot(alert)
+        own.updated_at = now
+        quiet = self.spike_quiet_seconds if alert.kind == "spike" else self.quiet_seconds
+        self.open[key] = _Open(own, alert.severity, published_at=now, quiet=quiet)
+        self._keys[alert.alert_id] = key
 
     def inhibited(self, alert: Alert) -> bool:
         """Whether an open spike of the same room and category covers this inquiry alert."""

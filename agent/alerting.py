@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -95,6 +96,9 @@ async def build_alerting(
     book = AlertBook(metrics=metrics, routing=config.routing, escalation=config.escalation,
                      store=book_store, inhibited=aggregator.inhibited,
                      on_close=aggregator.close, records=records)  # fmt: skip
+    now = time.time()
+    for alert in book.list(states={"open", "acked", "escalated"}):
+        aggregator.adopt(alert, now)  # findings after a restart fold into restored alerts
     secret = _ack_secret(config)
     linker = None
     if secret is not None and config.control.ack_base_url is not None:

@@ -108,6 +108,8 @@ class Alert:
     resolved_by: str | None = None
     false_positive: bool = False
     deadline: float | None = None
+    # The aggregator's grouping key (FAQ entry, field, term), kept so grouping survives restarts.
+    group_key: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The contract JSON object (plus additive fields that tools may ignore)."""

@@ -89,3 +89,16 @@ def test_spike_alert_inhibits_member_inquiries_and_closes_when_quiet() -> None:
     closed = agg.tick(T0 + 40)
     assert [a.kind for a in closed if a.state == "resolved"] == ["spike"]
     assert not agg.inhibited(inquiry)
+
+
+def test_adopted_alert_keeps_grouping_after_restart() -> None:
+    """A restored alert's group is re-opened: the next finding updates it, quiet closes it."""
+    before = Aggregator(update_interval=0.0, quiet_seconds=60.0)
+    [alert] = before(finding(), T0)
+    after = Aggregator(update_interval=0.0, quiet_seconds=60.0)
+    after.adopt(alert, T0 + 100)
+    [update] = after(finding(ts=T0 + 101), T0 + 101)
+    assert update.alert_id == alert.alert_id
+    assert update.count == 2
+    [closed] = after.tick(T0 + 200)
+    assert closed.state == "resolved"
