@@ -86,6 +86,11 @@ async def test_replayed_comments_reach_mqtt_routed_and_acked(tmp_path: Path) -> 
                 got.append((str(message.topic).rsplit("/", 1)[1], orjson.loads(message.payload)))
                 if got[-1][1]["state"] == "acked":
                     break
+        for topic in (
+            f"{prefix}/v1/rooms/r1/status",
+            f"{prefix}/v1/agents/{config.instance}/presence",
+        ):
+            await sub.publish(topic, b"", qos=1, retain=True)  # leave the shared broker clean
     # Queued older versions may be superseded by newer ones; the newest of each arrives.
     latest = {a["category"]: (team, a["version"], a["state"], a["assignee"]) for team, a in got}
     assert latest == {"quality": ("qa", 3, "acked", "li"),

@@ -91,6 +91,8 @@ async def test_publishes_team_staff_status_and_presence(prefix: str) -> None:
         await late.subscribe(f"{prefix}/v1/agents/+/presence")
         retained: list[aiomqtt.Message] = []
         await collect(late, retained, 2)
+        for message in retained:  # leave the shared broker clean
+            await late.publish(str(message.topic), b"", qos=1, retain=True)
     docs = {str(m.topic): orjson.loads(m.payload) for m in retained}
     assert docs[f"{prefix}/v1/rooms/r_1/status"]["open"] == 1
     # A clean exit says offline itself (the Will is only for crashes).
