@@ -44,7 +44,7 @@ class FaqCatalog(Protocol):
     def products(self) -> Mapping[str, _Product]: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FaqMatch:
     """The best FAQ entry for a question, with its cosine similarity."""
 

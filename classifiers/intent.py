@@ -20,6 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,22 +78,30 @@ def model_paths(path: str | Path | None) -> tuple[Path, Path]:
     return base / HEADER, base / ARRAYS
 
 
-def save_model(directory: Path, model: LinearModel, header: Mapping[str, Any]) -> tuple[Path, Path]:
-    """Write ``intent.npz`` and ``intent.json`` (with the version derived from the arrays)."""
+def save_model(directory: Path, model: LinearModel, header: Mapping[str, Any]) -> dict[str, Any]:
+    """Write ``intent.npz`` and ``intent.json``; return the header with its derived version.
+
+    The version hash covers the array contents (not the zip file, which carries timestamps),
+    so the same data and seed give the same version.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     header_path, arrays_path = directory / HEADER, directory / ARRAYS
-    np.savez_compressed(
-        arrays_path,
-        vocabulary=np.array(model.vocabulary, dtype=str),
-        idf=model.idf.astype(np.float64),
-        coef=model.coef.astype(np.float32),
-        intercept=model.intercept.astype(np.float64),
-    )
-    digest = hashlib.sha256(arrays_path.read_bytes()).hexdigest()[:8]
+    arrays = {
+        "vocabulary": np.array(model.vocabulary, dtype=str),
+        "idf": model.idf.astype(np.float64),
+        "coef": model.coef.astype(np.float32),
+        "intercept": model.intercept.astype(np.float64),
+    }
+    np.savez_compressed(arrays_path, **arrays)  # type: ignore[arg-type]
+    hasher = hashlib.sha256()
+    for name in sorted(arrays):
+        hasher.update(name.encode())
+        hasher.update(arrays[name].tobytes())
+    digest = hasher.hexdigest()[:8]
     full = {"format": FORMAT, **header, "sha256_8": digest}
     full["version"] = f"intent-{header.get('release', '0')}-{digest}"
     header_path.write_text(json.dumps(full, ensure_ascii=False, indent=2) + "\n", "utf-8")
-    return header_path, arrays_path
+    return full
 
 
 def _read(path: str | Path | None) -> tuple[dict[str, Any], LinearModel]:
@@ -107,7 +117,7 @@ def _read(path: str | Path | None) -> tuple[dict[str, Any], LinearModel]:
             )
     except FileNotFoundError as exc:
         raise ModelLoadError(Path(exc.filename or header_path), "file not found") from exc
-    except (OSError, ValueError, KeyError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise ModelLoadError(header_path.parent, f"corrupt model file ({exc})") from exc
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ModelLoadError(header_path, f"unsupported model format, expected {FORMAT}")

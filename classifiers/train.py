@@ -117,8 +117,8 @@ def _analyze(kind: Kind) -> Callable[[str], list[str]]:
     return lambda text: feats(normalize_cached(text))
 
 
-def fit(candidate: Candidate, examples: Sequence[Example], seed: int) -> LinearModel:
-    """Fit one candidate and export it as arrays in LABELS order."""
+def fit_estimators(candidate: Candidate, examples: Sequence[Example], seed: int) -> tuple[Any, Any]:
+    """The fitted scikit-learn ``(TfidfVectorizer, classifier)`` of one candidate."""
     from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: PLC0415
 
     missing = set(LABELS) - {label for _, label in examples}
@@ -128,6 +128,11 @@ def fit(candidate: Candidate, examples: Sequence[Example], seed: int) -> LinearM
     x = vectorizer.fit_transform([text for text, _ in examples])
     clf = candidate.make(seed)
     clf.fit(x, [label for _, label in examples])
+    return vectorizer, clf
+
+
+def export(vectorizer: Any, clf: Any) -> LinearModel:
+    """The arrays of a fitted vectorizer and linear classifier, columns in LABELS order."""
     order = [list(clf.classes_).index(label) for label in LABELS]
     vocabulary = [""] * len(vectorizer.vocabulary_)
     for feature, i in vectorizer.vocabulary_.items():
@@ -138,6 +143,11 @@ def fit(candidate: Candidate, examples: Sequence[Example], seed: int) -> LinearM
         coef=np.ascontiguousarray(np.asarray(clf.coef_, dtype=np.float64)[order].T),
         intercept=np.asarray(clf.intercept_, dtype=np.float64)[order],
     )
+
+
+def fit(candidate: Candidate, examples: Sequence[Example], seed: int) -> LinearModel:
+    """Fit one candidate and export it."""
+    return export(*fit_estimators(candidate, examples, seed))
 
 
 def fit_temperature(logits: FloatArray, gold: Sequence[str]) -> float:
@@ -235,5 +245,5 @@ def train(
         "dev": {n: r.as_dict() for n, r in reports.items()},
     }
     target = out_dir or MODEL_DIR
-    save_model(target, fitted[chosen], header)
+    header = save_model(target, fitted[chosen], header)
     return TrainResult(chosen, temperature, reports, header, target)

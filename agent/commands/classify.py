@@ -148,8 +148,6 @@ def _load(args: argparse.Namespace) -> tuple[IntentClassifier, FaqIndex | None] 
 
 def run(args: argparse.Namespace) -> int:
     """Classify every line of the input."""
-    from agent.privacy import mask_pii  # noqa: PLC0415
-
     if args.batch < 1:
         print("danmaku-agent classify: --batch must be at least 1", file=sys.stderr)
         return 2
@@ -158,6 +156,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"danmaku-agent classify: {loaded}", file=sys.stderr)
         return 2
     model, faq = loaded
+    from agent.privacy import mask_pii  # noqa: PLC0415
+
     counts: Counter[str] = Counter()
     started = time.perf_counter()
     with ExitStack() as stack:

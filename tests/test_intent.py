@@ -1,0 +1,153 @@
+"""The intent classifier: bundled model, exported scorer, thresholds, load errors."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classifiers.evaluation import score
+from classifiers.intent import IntentClassifier, IntentResult, ModelLoadError, model_paths
+from classifiers.labels import AFTER_SALES, LABELS
+from classifiers.train import (
+    CANDIDATES,
+    TEST,
+    TRAIN,
+    evaluate,
+    export,
+    fit_estimators,
+    read_labelled,
+)
+
+# Lines written for this test, not taken from the corpus templates.
+SAMPLE: list[tuple[str, str]] = [
+    ("衣服到了袖子短了一截 我要退", "return_refund"),
+    ("钱什么时候退回来", "return_refund"),
+    ("我的包裹到哪儿了 四天没更新", "logistics"),
+    ("今天能发出去吗", "logistics"),
+    ("面霜打开就漏了一半", "quality"),
+    ("给我发的颜色不对", "quality"),
+    ("吹风机坏了能修吗", "warranty"),
+    ("保修期多长", "warranty"),
+    ("赠品没收到", "price_promo"),
+    ("刚买完就降价 能保价吗", "price_promo"),
+    ("主播说包邮 下单要运费", "info_mismatch"),
+    ("打12315投诉你们", "complaint"),
+    ("骗子 虚假宣传", "complaint"),
+    ("160斤穿什么码", "product_info"),
+    ("这个是什么材质", "product_info"),
+    ("主播好漂亮", "other"),
+    ("666666", "other"),
+    ("退下吧主播", "other"),
+    ("快递小哥好帅", "other"),
+    ("晚上好家人们", "other"),
+]
+
+
+@pytest.fixture(scope="module")
+def bundled() -> IntentClassifier:
+    """The model shipped in classifiers/models/."""
+    return IntentClassifier.load()
+
+
+def test_bundled_model_version(bundled: IntentClassifier) -> None:
+    """The bundled model loads and names itself intent-<release>-<hash8>."""
+    assert re.fullmatch(r"intent-\d{4}\.\d{2}-[0-9a-f]{8}", bundled.version)
+
+
+def test_sample_above_floor(bundled: IntentClassifier) -> None:
+    """Hand-written lines outside the corpus are mostly right, after-sales ones nearly all."""
+    results = bundled.predict([text for text, _ in SAMPLE])
+    report = score([label for _, label in SAMPLE], [r.label for r in results])
+    assert report.accuracy >= 0.75
+    assert report.after_sales_recall >= 0.85
+
+
+def test_test_split_above_floor(bundled: IntentClassifier) -> None:
+    """On the held-out test split (unseen templates) the model stays above a floor."""
+    report = evaluate(bundled, read_labelled(TEST))
+    assert report.macro_f1 >= 0.8
+    assert report.after_sales_recall >= 0.9
+
+
+def test_batch_equals_single(bundled: IntentClassifier) -> None:
+    """Micro-batch and one-at-a-time scoring give the same results."""
+    texts = [text for text, _ in SAMPLE] + ["", "   ", "😂😂", "ＴＨ"]
+    batch = bundled.predict(texts)
+    for text, result in zip(texts, batch, strict=True):
+        single = bundled.predict_one(text)
+        assert single.label == result.label
+        assert single.score == pytest.approx(result.score, rel=1e-9)
+
+
+def test_result_shape(bundled: IntentClassifier) -> None:
+    """Scores are probabilities and after_sales follows the label."""
+    for result in bundled.predict([text for text, _ in SAMPLE]):
+        assert isinstance(result, IntentResult)
+        assert result.label in LABELS
+        assert 0.0 < result.score <= 1.0
+        assert result.after_sales == (result.label in AFTER_SALES)
+    assert bundled.predict([]) == []
+
+
+def test_exported_scorer_matches_scikit_learn() -> None:
+    """The numpy scorer reproduces scikit-learn's decision values on unseen lines."""
+    examples = read_labelled(TRAIN)[:1500]
+    for name in ("word+char-tfidf+logreg", "char-tfidf+linsvm"):
+        candidate = CANDIDATES[name]
+        vectorizer, clf = fit_estimators(candidate, examples, seed=1)
+        ours = IntentClassifier(export(vectorizer, clf), kind=candidate.kind)
+        texts = [text for text, _ in read_labelled(TEST)[:300]] + ["", "zzz"]
+        expected = clf.decision_function(vectorizer.transform(texts))
+        order = [list(clf.classes_).index(label) for label in LABELS]
+        np.testing.assert_allclose(ours.decisions(texts), expected[:, order], atol=1e-9)
+
+
+def test_thresholds_fold_to_other(bundled: IntentClassifier) -> None:
+    """A label whose score is below its configured threshold is reported as other."""
+    text = "保修期多长"
+    plain = bundled.predict_one(text)
+    assert plain.label != "other"
+    strict = IntentClassifier.load(thresholds={plain.label: 1.01})
+    folded = strict.predict_one(text)
+    assert folded.label == "other"
+    assert folded.after_sales is False
+
+
+def test_unknown_threshold_label() -> None:
+    """A threshold for a label that does not exist is refused."""
+    with pytest.raises(ModelLoadError, match="unknown label"):
+        IntentClassifier.load(thresholds={"refund": 0.5})
+
+
+def test_missing_model(tmp_path: Path) -> None:
+    """A missing model directory gives one line naming the file."""
+    with pytest.raises(ModelLoadError) as info:
+        IntentClassifier.load(tmp_path / "nope")
+    message = str(info.value)
+    assert "\n" not in message
+    assert "nope" in message
+    assert "not found" in message
+
+
+def test_corrupt_model(tmp_path: Path) -> None:
+    """A truncated array file gives one clear line, not a traceback."""
+    header, arrays = model_paths(None)
+    shutil.copy(header, tmp_path / header.name)
+    (tmp_path / arrays.name).write_bytes(arrays.read_bytes()[:1000])
+    with pytest.raises(ModelLoadError, match="corrupt model file") as info:
+        IntentClassifier.load(tmp_path)
+    assert "\n" not in str(info.value)
+
+
+def test_header_mismatch(tmp_path: Path) -> None:
+    """A header whose label set differs from the arrays is refused."""
+    header, arrays = model_paths(None)
+    shutil.copy(arrays, tmp_path / arrays.name)
+    text = header.read_text("utf-8").replace('"other"', '"chatter"')
+    (tmp_path / header.name).write_text(text, "utf-8")
+    with pytest.raises(ModelLoadError, match="do not match"):
+        IntentClassifier.load(tmp_path)
