@@ -62,6 +62,8 @@ class ManualClock:
         """Wait until manual time reaches ``deadline`` or ``wake`` is set."""
         while self._now < deadline and not wake.is_set():
             waits = {asyncio.ensure_future(wake.wait()), asyncio.ensure_future(self._moved.wait())}
-            _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-            for task in pending:
-                task.cancel()
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in waits:
+                    task.cancel()
