@@ -247,6 +247,11 @@ async def run_agent(
         wall = time.monotonic() - started
         stop.set()
         await runner
+    # Leave the broker as found: clear the retained room status and presence of this run.
+    async with aiomqtt.Client("127.0.0.1", 1883) as client:
+        retained = [f"{prefix}/v1/rooms/room{i}/status" for i in range(len(ports))]
+        for topic in [*retained, f"{prefix}/v1/agents/bench-{prefix}/presence"]:
+            await client.publish(topic, b"", qos=1, retain=True)
     book_store.close()
     received = sum(s.value for m in metrics.messages_received.collect() for s in m.samples)
     dropped = sum(s.value for m in metrics.messages_dropped.collect() for s in m.samples)
