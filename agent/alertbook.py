@@ -272,7 +272,7 @@ class AlertBook:
         entry = self._entry(alert_id)
         alert = entry.alert
         if alert.state in ("acked", "resolved"):
-            return alert
+            return Alert.from_dict(alert.to_dict())  # already done: idempotent
         now = self.clock.now()
         if entry.acked_at is None:
             ack_seconds = max(0.0, now - entry.first_published)
@@ -289,7 +289,7 @@ class AlertBook:
         """Resolve (or dismiss as a false positive); the next finding opens a new alert."""
         entry = self._entry(alert_id)
         if entry.alert.state == "resolved":
-            return entry.alert
+            return Alert.from_dict(entry.alert.to_dict())
         now = self.clock.now()
         entry.alert.resolved_by = staff
         entry.alert.false_positive = false_positive
@@ -303,7 +303,7 @@ class AlertBook:
         """Hand the alert to ``staff``, who must acknowledge within the SLA."""
         entry = self._entry(alert_id)
         if entry.alert.state == "resolved":
-            return entry.alert
+            return Alert.from_dict(entry.alert.to_dict())
         now = self.clock.now()
         entry.alert.assignee = staff
         entry.alert.acked_by = None
