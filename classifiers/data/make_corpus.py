@@ -28,7 +28,7 @@ from pathlib import Path
 
 import opencc
 
-from classifiers.data.templates import FILLERS, TEMPLATES
+from classifiers.data.templates import CLAUSES, FILLERS, NEUTRAL, TEMPLATES
 
 HERE = Path(__file__).resolve().parent
 _S2T = opencc.OpenCC("s2t")
@@ -177,9 +177,36 @@ def generate(seed: int, per_template: Callable[[str], int]) -> dict[str, list[di
                     text = _mix(text, label, templates, rng)
                 splits[split].append({"text": text, "label": label})
                 made += 1
+    for label in TEMPLATES:
+        for _ in range(COMPOSED.get(label, 0)):
+            text = noisy(compose(label, rng), rng)
+            if text in seen:
+                continue
+            seen.add(text)
+            splits[split_of(label, text)].append({"text": text, "label": label})
     for rows in splits.values():
         rng.shuffle(rows)
     return splits
+
+
+# Composed (review-style, multi-clause) lines per label; chatter dominates real rooms.
+COMPOSED = {"other": 3200, "product_info": 300, "warranty": 150, "info_mismatch": 150}
+COMPOSED.update(dict.fromkeys(("return_refund", "logistics", "quality", "price_promo"), 300))
+COMPOSED["complaint"] = 150
+
+
+def compose(label: str, rng: random.Random) -> str:
+    """A multi-clause line: neutral clauses plus, for non-"other" labels, one deciding clause."""
+    parts = [fill(rng.choice(NEUTRAL), rng) for _ in range(rng.choice((0, 1, 1, 2, 3)))]
+    if label == "other":
+        parts.append(rng.choice(NEUTRAL))
+    else:
+        clause = fill(rng.choice(CLAUSES[label]), rng)
+        # Questions usually come last; statements of a problem anywhere.
+        parts.insert(
+            rng.randrange(len(parts) + 1) if label != "product_info" else len(parts), clause
+        )
+    return rng.choice(("，", "，", "。", " ", "！", ",")).join(parts)
 
 
 def _per_template(template: str) -> int:
