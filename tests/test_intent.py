@@ -115,6 +115,9 @@ def test_thresholds_fold_to_other(bundled: IntentClassifier) -> None:
     folded = strict.predict_one(text)
     assert folded.label == "other"
     assert folded.after_sales is False
+    (batched,) = strict.predict([text])
+    assert batched.label == "other"
+    assert batched.score == pytest.approx(folded.score, rel=1e-9)
 
 
 def test_unknown_threshold_label() -> None:
