@@ -33,7 +33,7 @@ import numpy.typing as npt
 
 from classifiers.labels import AFTER_SALES, LABELS
 from classifiers.normalize import normalize_cached
-from classifiers.tokenize import Kind, analyzer
+from classifiers.tokenize import Kind, analyzer, tokenizer
 
 MODEL_DIR = Path(__file__).resolve().parent / "models"
 HEADER = "intent.json"
@@ -157,6 +157,8 @@ class IntentClassifier:
         # A label whose best score is below its threshold is reported as "other".
         self.thresholds = dict(thresholds or {})
         self._analyze = analyzer(kind)
+        if kind != "char":
+            tokenizer()  # build the word tokenizer now, so loading pays for it, not scoring
         self._index = {feature: i for i, feature in enumerate(model.vocabulary)}
         self._idf = model.idf
         self._coef = model.coef / temperature

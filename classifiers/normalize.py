@@ -5,13 +5,15 @@ Steps, in order (each one is why a later one can stay simple):
 1. full-width → half-width and ASCII lower-case (``ｔｈ`` and ``TH`` are the same word);
 2. traditional → simplified (OpenCC ``t2s``), so ``退貨`` meets ``退货``;
 3. emojis and ``[表情]`` codes → a few words of their tone (``😡`` → ``生气``), others dropped;
-4. runs of one character folded to two (``退退退退`` → ``退退``, ``？？？`` → ``??``);
+4. spaced-out characters joined (``快 递 到 了`` → ``快递到了``), runs of one character folded
+   to two (``退退退退`` → ``退退``, ``？？？`` → ``??``);
 5. pinyin spellings and abbreviations of key words → Chinese (``tui货`` → ``退货``, ``kd`` →
    ``快递``);
 6. folded again (a mapping can create a new run) and whitespace collapsed.
 
-``normalize`` is pure, never raises, is idempotent, and its output is at most twice as long
-as its input (mappings replace a token by at most two characters per input character).
+``normalize`` is pure, never raises, is idempotent, and its output is at most three times as
+long as its input: a pinyin word maps to at most two characters per letter, an emoji to a
+two-character word plus a separating space.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ _EMOJI = re.compile(
 _RUN = re.compile(r"(.)\1{2,}", re.DOTALL)
 _SPACE = re.compile(r"\s+")
 _LETTER = re.compile("[a-z]")
+# A single Chinese character standing between spaces, twice: a spaced-out line.
+_SPACED = re.compile(r"(?:^|\s)[\u4e00-\u9fff]\s+[\u4e00-\u9fff](?:\s|$)")
 
 # Pinyin spellings and initials of the words that carry after-sales meaning. Only matched as a
 # whole run of ASCII letters and digits, so "th" in "that" or "6th" stays as it is. At most two
@@ -134,15 +138,47 @@ def _fold(text: str) -> str:
     return _RUN.sub(r"\1\1", text)
 
 
+def _is_cjk(token: str) -> bool:
+    return len(token) == 1 and "\u4e00" <= token <= "\u9fff"
+
+
+def _join_spaced(text: str) -> str:
+    """Join runs of three or more spaced-out Chinese characters ("快 递 到 了" → "快递到了").
+
+    Whitespace is collapsed on the way. Only single CJK characters are joined, so ASCII
+    tokens keep their boundaries for the pinyin step.
+    """
+    tokens = text.split()
+    out: list[str] = []
+    run: list[str] = []
+    for token in [*tokens, ""]:
+        if _is_cjk(token):
+            run.append(token)
+            continue
+        if len(run) >= 3:
+            out.append("".join(run))
+        else:
+            out.extend(run)
+        run = []
+        if token:
+            out.append(token)
+    return " ".join(out)
+
+
 def normalize(text: str) -> str:
     """Return the normalised form of one danmaku line (pure, idempotent, never raises)."""
     out = _T2S.convert(text.translate(_WIDTH))
     if "[" in out:
         out = _CODE.sub(_code, out)
     out = _EMOJI.sub(_emoji, out)
+    if _SPACED.search(out):
+        out = _join_spaced(out)
     out = _fold(out)
     if _LETTER.search(out):
         out = _PINYIN.sub(_pinyin, out)
+        # A mapped word can complete a spaced-out run ("快 递 kd" → "快 递 快递").
+        if _SPACED.search(out):
+            out = _join_spaced(out)
     out = _fold(out)
     return _SPACE.sub(" ", out).strip()
 

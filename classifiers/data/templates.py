@@ -1827,3 +1827,72 @@ FOURTH: dict[str, tuple[str, ...]] = {
 TEMPLATES = {
     label: tuple(dict.fromkeys(TEMPLATES[label] + FOURTH.get(label, ()))) for label in TEMPLATES
 }
+
+# Fifth batch: chatter that borrows after-sales words (memes, jokes, praise, negations) and
+# sarcastic complaints that are after-sales despite sounding happy.
+FIFTH: dict[str, tuple[str, ...]] = {
+    "other": (
+        "退退退 邪祟退散",
+        "主播快退下 让{name}来",
+        "我先退了 明天再来",
+        "退出直播间了 拜拜",
+        "主播退役吧哈哈哈",
+        "快递小哥是我男神",
+        "今天的快递小哥是个帅哥",
+        "我们小区快递员超好",
+        "等快递的心情就像等主播",
+        "我的心已经签收了",
+        "主播签收我的爱心",
+        "这波物流我给满分",
+        "质量好到想哭",
+        "质量这么好我都不好意思退",
+        "就问问 没想退",
+        "不是要退货 就是夸一句",
+        "不换了 挺合适的",
+        "不用保修 结实得很",
+        "保修什么的不重要 主播好看就行",
+        "投诉主播唱歌太好听",
+        "举报主播偷偷变美",
+        "12315都管不了主播的颜值",
+        "主播你是骗子 说好一起到白头",
+        "虚假宣传 主播说自己30岁 明明18",
+        "客服小姐姐声音好甜",
+        "售后小哥好温柔 谢谢",
+        "上次售后处理很快 点赞",
+        "退款秒到 好评",
+        "换货很顺利 谢谢客服",
+        "之前退过一次 很方便 所以放心买",
+        "保价到账了 谢谢",
+        "赠品收到了 好喜欢",
+        "券领到了 开心",
+        "优惠力度好大",
+        "快递昨天到了 宝贝很好",
+        "发货神速",
+        "收到了 和主播说的一样",
+        "包装完好 没有破损",
+        "没有漏液 包得很好",
+        "尺码刚刚好",
+        "没有色差",
+        "没有异味 放心",
+    ),
+    "logistics": (
+        "发货真快 等了半个月",
+        "物流可真快啊 一个月了",
+        "这快递是走路送的吧",
+        "快递是不是绕地球一圈了",
+    ),
+    "quality": (
+        "质量真好 洗一次就变形",
+        "好棒哦 用一天就坏了",
+        "这做工 真是绝了 线头比布多",
+        "包装真结实 里面碎成渣",
+    ),
+    "return_refund": (
+        "不是要投诉 就想知道怎么退",
+        "没别的意思 就问能不能换",
+        "问一下 退的话要自己寄吗",
+    ),
+}
+TEMPLATES = {
+    label: tuple(dict.fromkeys(TEMPLATES[label] + FIFTH.get(label, ()))) for label in TEMPLATES
+}
