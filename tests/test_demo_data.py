@@ -189,6 +189,7 @@ def test_privacy_and_hostile_lines_present() -> None:
     assert any(re.search(r"[這還貨麼]", t) for t in texts)  # traditional characters
     assert any("tui货" in t for t in texts)
     assert any("kd" in t for t in texts)
+    assert any("退慷" in t for t in texts)  # typo
 
 
 def test_texts_are_varied() -> None:

@@ -280,6 +280,14 @@ CHATTER: Final = (
     "加入粉丝团了", "灯牌点亮了", "主播唱首歌", "今天有什么好东西", "下一个是什么",
     "等牙刷", "等吹风机", "我是来看主播的", "别念了直接上链接", "链接呢", "快上链接",
     "主播别墨迹了", "这个主播好会讲", "家人们谁懂啊", "说得好有道理", "太真实了",
+    "今天怎么这么晚才开播", "主播头发好顺", "助理姐姐也好看", "哇哦", "可以可以", "懂了懂了",
+    "我就看看不买", "钱包已经空了", "这个月吃土了", "刚发工资 冲", "老公说不许买", "先收藏了",
+    "加购了 等活动", "姐妹们买了的说说效果", "已经种草了", "主播今天好温柔", "主播辛苦啦 早点休息",
+    "从抖音刷过来的", "第一次看这个直播间", "主播是哪里人", "口音好可爱", "这个灯光好舒服",
+    "主播能不能转一圈", "给主播点个赞", "来晚了 错过什么了", "求回放", "上一个链接还能拍吗",
+    "弹幕好多", "手机都卡了", "为啥我进不去购物车", "刷到了刷到了", "今晚必须拿下",
+    "主播说得我心动了", "真的假的", "有点贵啊", "不贵不贵", "蹲返场", "主播好有耐心",
+    "我去看看详情页", "评论区好热闹", "谁在和我一起看", "上班摸鱼看直播", "孩子睡了终于能看了",
 )
 SPAM: Final = (
     "关注我 互粉", "兼职日结 加V", "看我主页有惊喜", "点我头像领红包", "代购正品 私聊",
@@ -360,7 +368,7 @@ AFTER_SALES: Final[dict[str, tuple[str, ...]]] = {
     ),
 }
 AFTER_SALES_WEIGHTS: Final = {
-    "return_refund": 20, "logistics": 25, "quality": 15, "warranty": 8, "price_promo": 12,
+    "return_refund": 20, "logistics": 25, "quality": 9, "warranty": 8, "price_promo": 12,
     "info_mismatch": 8, "complaint": 7,
 }
 SPIKE_LINES: Final = (
@@ -390,6 +398,13 @@ ALIASES: Final = {
     "JF-501": ("卷发棒", "卷棒"),
 }
 
+# Pinyin, abbreviations and typos as viewers type them, placed so every run has them.
+SPELLINGS: Final = (
+    ("logistics", "kd到哪了 三天了还不动"), ("return_refund", "tui货地址发我一下"),
+    ("return_refund", "怎么tui款啊"), ("return_refund", "退慷什么时候到账"),
+    ("logistics", "fa货了没 zb回一下"), ("quality", "收到lou液了 盒子湿透"),
+    ("warranty", "保秀怎么弄 牙刷坏了"), ("complaint", "pian子 我要去12315"),
+)
 # Personal data viewers type on the public screen (all fictitious), masked by the agent.
 PII_LINES: Final = (
     "我电话13812345678 快联系我退款", "客服打我电话 138-1234-5678 漏液了",
@@ -598,6 +613,10 @@ def special(rng: random.Random, users: dict[str, Users]) -> list[Tagged]:
     out += placed(rng, ROOM1, u1, kind="pii", lines=PII_LINES, window=(8.0, 170.0))
     hostile = [*HOSTILE, "退款" + "啊" * 4998]  # one 5,000-character line
     out += placed(rng, ROOM1, u1, kind="hostile", lines=hostile, window=(10.0, 175.0))
+    for label, text in SPELLINGS:
+        out += placed(
+            rng, ROOM1, u1, kind=f"after_sales:{label}", lines=[text], window=(6.0, 175.0)
+        )
     traditional = ("主播好漂亮", "這個精華敏感肌能用嗎", "退款申請了還沒處理", "物流三天沒更新了")
     out += placed(
         rng, ROOM2, users[ROOM2], kind="traditional", lines=traditional, window=(20.0, 170.0)
