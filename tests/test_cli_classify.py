@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent.cli import main
+from agent.commands.classify import _Progress
 from classifiers.intent import model_paths
 from classifiers.labels import LABELS
 
@@ -81,12 +83,20 @@ def test_classify_with_catalog(tmp_path: Path) -> None:
         [
             json.dumps({"id": 1, "text": "耳机保修多久"}, ensure_ascii=False),
             json.dumps({"id": 2, "text": "哈哈哈哈"}, ensure_ascii=False),
+            json.dumps({"id": 3, "text": "包邮吗", "sku": "C3"}, ensure_ascii=False),
+            json.dumps({"id": 4, "text": "什么时候发货", "sku": 7}, ensure_ascii=False),
         ],
     )
     out = tmp_path / "out.jsonl"
     catalog = DATA / "faq_catalog.json"
     assert main(["classify", "--in", str(src), "--out", str(out), "--catalog", str(catalog)]) == 0
-    first, second = _read(out)
+    first, second, third, fourth = _read(out)
+    assert third["faq"] == {
+        "sku": "C3",
+        "question": "包邮吗？",
+        "reply": "本款不包邮，满99元包邮。",
+    }
+    assert fourth == {"id": 4, "error": "'sku' must be a string"}
     assert first["faq"] == {
         "sku": "B2",
         "question": "保修多久？",
@@ -166,3 +176,22 @@ def test_eval_bad_threshold(capsys: pytest.CaptureFixture[str]) -> None:
     path = str(DATA / "intent_dev.jsonl")
     assert main(["eval", "--in", path, "--threshold", "quality"]) == 2
     assert "LABEL=SCORE" in capsys.readouterr().err
+
+
+class _Tty(io.StringIO):
+    """A text stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_only_on_a_terminal() -> None:
+    """The progress bar draws on a terminal and stays silent otherwise."""
+    tty, pipe = _Tty(), io.StringIO()
+    for stream in (tty, pipe):
+        bar = _Progress(stream, total_bytes=1000)
+        bar.update(500, 10, final=False)
+        bar.update(1000, 20, final=True)
+    assert "50.0%" in tty.getvalue()
+    assert tty.getvalue().endswith("100.0% 20 lines\n")
+    assert pipe.getvalue() == ""

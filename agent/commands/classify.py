@@ -18,12 +18,13 @@ if TYPE_CHECKING:
     from classifiers.intent import IntentClassifier
 
 HELP = """\
-Classify danmaku lines. Input: one JSON object per line with "text" (required) and "id"
-(optional); "-" reads stdin. Output, one line per input line in the same order:
-{"id", "label", "after_sales", "score", "text_redacted", "faq"}; a bad line gives
-{"id", "error"} and processing goes on. With --catalog, product and after-sales questions
-get the closest FAQ entry as a suggested on-screen reply. A summary (counts per label,
-speed) goes to stderr; a progress bar too when stderr is a terminal.
+Classify danmaku lines. Input: one JSON object per line with "text" (required), "id" and
+"sku" (optional: the product on air, whose FAQ is searched first); "-" reads stdin.
+Output, one line per input line in the same order: {"id", "label", "after_sales",
+"score", "text_redacted", "faq"}; a bad line gives {"id", "error"} and processing goes on.
+With --catalog, product and after-sales questions get the closest FAQ entry as a
+suggested on-screen reply. A summary (counts per label, speed) goes to stderr; a progress
+bar too when stderr is a terminal.
 Exit code 2 when the model, catalog or input file cannot be opened."""
 
 BATCH = 512
@@ -40,19 +41,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=BATCH, help="micro-batch size")
 
 
-def _parse(line: bytes) -> tuple[Any, str | None, str | None]:
-    """``(id, text, error)`` of one input line."""
+# (id, text, sku, error): text is None exactly when error is set.
+Row = tuple[Any, str | None, str | None, str | None]
+
+
+def _parse(line: bytes) -> Row:
+    """``(id, text, sku, error)`` of one input line."""
     try:
         obj = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
-        return None, None, f"invalid JSON: {exc}"
+        return None, None, None, f"invalid JSON: {exc}"
     if not isinstance(obj, dict):
-        return None, None, "expected a JSON object"
+        return None, None, None, "expected a JSON object"
     ident = obj.get("id")
     text = obj.get("text")
     if not isinstance(text, str):
-        return ident, None, "missing or non-string 'text'"
-    return ident, text[:MAX_CHARS], None
+        return ident, None, None, "missing or non-string 'text'"
+    sku = obj.get("sku")
+    if sku is not None and not isinstance(sku, str):
+        return ident, None, None, "'sku' must be a string"
+    return ident, text[:MAX_CHARS], sku, None
 
 
 class _Progress:
@@ -80,17 +88,19 @@ class _Progress:
         self.stream.flush()
 
 
-def _faq_dict(faq: FaqIndex | None, label: str, text: str) -> dict[str, str] | None:
+def _faq_dict(
+    faq: FaqIndex | None, label: str, text: str, sku: str | None
+) -> dict[str, str] | None:
     if faq is None or label == "other":
         return None
-    match = faq.match(text, None)
+    match = faq.match(text, sku)
     if match is None:
         return None
     return {"sku": match.sku, "question": match.question, "reply": match.reply}
 
 
 def _flush(
-    batch: list[tuple[Any, str | None, str | None]],
+    batch: list[Row],
     *,
     model: IntentClassifier,
     faq: FaqIndex | None,
@@ -98,10 +108,10 @@ def _flush(
     out: IO[bytes],
     counts: Counter[str],
 ) -> None:
-    texts = [text for _, text, _ in batch if text is not None]
+    texts = [text for _, text, _, _ in batch if text is not None]
     results = iter(model.predict(texts))
     lines: list[bytes] = []
-    for ident, text, error in batch:
+    for ident, text, sku, error in batch:
         if text is None:
             counts["error"] += 1
             lines.append(orjson.dumps({"id": ident, "error": error}))
@@ -115,7 +125,7 @@ def _flush(
             "after_sales": result.after_sales,
             "score": round(result.score, 4),
             "text_redacted": redacted,
-            "faq": _faq_dict(faq, result.label, redacted),
+            "faq": _faq_dict(faq, result.label, redacted, sku),
         }
         lines.append(orjson.dumps(row))
     out.write(b"\n".join(lines) + b"\n")
@@ -177,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"danmaku-agent classify: {exc.filename}: {exc.strerror}", file=sys.stderr)
             return 2
         progress = _Progress(sys.stderr, total)
-        batch: list[tuple[Any, str | None, str | None]] = []
+        batch: list[Row] = []
         done = 0
         for line in _lines(src):
             done += len(line) + 1
