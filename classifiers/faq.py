@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from classifiers.normalize import normalize_cached
@@ -104,6 +105,9 @@ class FaqIndex:
 
     def __init__(self, catalog: FaqCatalog, threshold: float = DEFAULT_THRESHOLD) -> None:
         self.threshold = threshold
+        # A room asks the same question many times within minutes; a bounded per-index cache
+        # (rebuilt with the index on catalog reload) answers repeats without rescoring.
+        self._cached = lru_cache(maxsize=4096)(self._match)
         raw = [
             (sku, entry.q, entry.a, Counter(_terms(entry.q)))
             for sku, product in catalog.products.items()
@@ -155,6 +159,9 @@ class FaqIndex:
 
     def match(self, text: str, sku: str | None) -> FaqMatch | None:
         """The closest FAQ entry of ``sku`` (else of any product), or ``None`` if none is close."""
+        return self._cached(text, sku)
+
+    def _match(self, text: str, sku: str | None) -> FaqMatch | None:
         best, found = self.scores(text, sku)
         return found if best >= self.threshold else None
 
