@@ -76,7 +76,6 @@ PINYIN: dict[str, str] = {
     "huo": "货",
     "huan": "换",
     "huanhuo": "换货",
-    "hh": "换货",
     "kd": "快递",
     "kuaidi": "快递",
     "wl": "物流",

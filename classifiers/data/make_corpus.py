@@ -28,7 +28,7 @@ from pathlib import Path
 
 import opencc
 
-from classifiers.data.templates import CLAUSES, FILLERS, NEUTRAL, TEMPLATES
+from classifiers.data.templates import CHATTER_BITS, CLAUSES, FILLERS, NEUTRAL, TEMPLATES
 
 HERE = Path(__file__).resolve().parent
 _S2T = opencc.OpenCC("s2t")
@@ -177,6 +177,12 @@ def generate(seed: int, per_template: Callable[[str], int]) -> dict[str, list[di
                     text = _mix(text, label, templates, rng)
                 splits[split].append({"text": text, "label": label})
                 made += 1
+    for _ in range(CHATTER):
+        bits = rng.sample(CHATTER_BITS, rng.choice((1, 1, 2, 2, 3)))
+        text = noisy(rng.choice((" ", "", "，", "!")).join(bits), rng)
+        if text not in seen:
+            seen.add(text)
+            splits[split_of("other", text)].append({"text": text, "label": "other"})
     for label in TEMPLATES:
         for _ in range(COMPOSED.get(label, 0)):
             text = noisy(compose(label, rng), rng)
@@ -188,6 +194,9 @@ def generate(seed: int, per_template: Callable[[str], int]) -> dict[str, list[di
         rng.shuffle(rows)
     return splits
 
+
+# Lines made of short chatter pieces.
+CHATTER = 2500
 
 # Composed (review-style, multi-clause) lines per label; chatter dominates real rooms.
 COMPOSED = {"other": 3200, "product_info": 300, "warranty": 150, "info_mismatch": 150}
