@@ -3,8 +3,9 @@
 Questions are compared as TF-IDF vectors of character uni- and bigrams of the normalised text
 (cosine similarity), after dropping fillers ("主播", "请问", "吗") and folding a few synonyms
 ("几天"/"什么时候" → "多久"). Bigrams survive typos and need no tokenizer; IDF computed over
-the catalog's own questions discounts words every entry shares. The current SKU's entries are
-searched first, then the whole catalog; ``None`` when nothing reaches the threshold (tuned on
+the catalog's own questions discounts words every entry shares. The entries of the product the
+question names (by name or alias), else of the SKU on air, are searched first, then the whole
+catalog; ``None`` when nothing reaches the threshold (tuned on
 ``data/faq_pairs.jsonl``, see ``tune_threshold``).
 """
 
@@ -34,6 +35,10 @@ class _Entry(Protocol):
 class _Product(Protocol):
     @property
     def sku(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def aliases(self) -> Sequence[str]: ...
     @property
     def faq(self) -> Sequence[_Entry]: ...
 
@@ -120,6 +125,15 @@ class FaqIndex:
         n = len(raw)
         self._idf = {term: math.log((1 + n) / (1 + d)) + 1.0 for term, d in df.items()}
         self._default_idf = math.log(1 + n) + 1.0
+        # Names a viewer may use for a product ("耳机" → B2): a question naming another product
+        # than the one on air is answered from that product's FAQ first. Longest first.
+        names = [
+            (normalize_cached(alias), sku)
+            for sku, product in catalog.products.items()
+            for alias in (product.name, *product.aliases)
+            if len(normalize_cached(alias)) >= 2
+        ]
+        self._names = sorted(names, key=lambda pair: -len(pair[0]))
         self._by_sku: dict[str, list[_Doc]] = {}
         self._all: list[_Doc] = []
         for sku, q, a, counts in raw:
@@ -145,12 +159,24 @@ class FaqIndex:
                 best, found = sim, doc
         return best, found
 
+    def named_sku(self, text: str) -> str | None:
+        """The SKU whose name or alias ``text`` mentions, if any."""
+        norm = normalize_cached(text)
+        for name, sku in self._names:
+            if name in norm:
+                return sku
+        return None
+
     def scores(self, text: str, sku: str | None) -> tuple[float, FaqMatch | None]:
-        """The best match before thresholding (the SKU's own entries first, then any)."""
+        """The best match before thresholding.
+
+        Searched first: the product the text names, else ``sku`` (on air); then every product.
+        """
         query = self._vector(Counter(_terms(text)))
         if not query:
             return 0.0, None
-        best, doc = self._best(query, self._by_sku.get(sku or "", ()))
+        named = self.named_sku(text)
+        best, doc = self._best(query, self._by_sku.get(named or sku or "", ()))
         if doc is None or best < self.threshold:
             best, doc = self._best(query, self._all)
         if doc is None:

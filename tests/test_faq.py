@@ -27,6 +27,8 @@ class Product:
 
     sku: str
     faq: list[Entry] = field(default_factory=list)
+    name: str = ""
+    aliases: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -40,7 +42,12 @@ def _catalog(path: Path) -> Catalog:
     data = json.loads(path.read_text("utf-8"))
     return Catalog(
         {
-            p["sku"]: Product(p["sku"], [Entry(e["q"], e["a"]) for e in p["faq"]])
+            p["sku"]: Product(
+                p["sku"],
+                [Entry(e["q"], e["a"]) for e in p["faq"]],
+                name=p["name"],
+                aliases=p.get("aliases", []),
+            )
             for p in data["products"]
         }
     )
@@ -85,6 +92,27 @@ def test_falls_back_to_other_products(index: FaqIndex) -> None:
     assert match is not None
     assert (match.sku, match.question) == ("B2", "保修多久？")
     assert match.reply.startswith("整机保修12个月")
+
+
+def test_named_product_first() -> None:
+    """A question naming another product is answered from that product's FAQ."""
+    catalog = Catalog(
+        {
+            "A": Product(
+                "A", [Entry("多久发货？", "精华48小时内发货")], name="补水精华", aliases=["精华"]
+            ),
+            "B": Product("B", [Entry("多久发货？", "面霜预售7天发货")], name="面霜"),
+        }
+    )
+    index = FaqIndex(catalog)
+    assert index.named_sku("面霜什么时候发") == "B"
+    assert index.named_sku("主播好美") is None
+    match = index.match("面霜什么时候发货", "A")
+    assert match is not None
+    assert match.sku == "B"
+    other = index.match("什么时候发货", "A")
+    assert other is not None
+    assert other.sku == "A"
 
 
 def test_chatter_gets_nothing(index: FaqIndex) -> None:
