@@ -3,10 +3,10 @@
 Questions are compared as TF-IDF vectors of character uni- and bigrams of the normalised text
 (cosine similarity), after dropping fillers ("主播", "请问", "吗") and folding a few synonyms
 ("几天"/"什么时候" → "多久"). Bigrams survive typos and need no tokenizer; IDF computed over
-the catalog's own questions discounts words every entry shares. The entries of the product the
-question names (by name or alias), else of the SKU on air, are searched first, then the whole
-catalog; ``None`` when nothing reaches the threshold (tuned on
-``data/faq_pairs.jsonl``, see ``tune_threshold``).
+the catalog's own questions discounts words every entry shares. A question that names a
+product (by name or alias) is matched against that product's entries only; otherwise the SKU
+on air is searched first, then the whole catalog. ``None`` when nothing reaches the threshold
+(tuned on ``data/faq_pairs.jsonl``, see ``tune_threshold``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Protocol
 from classifiers.normalize import normalize_cached
 
 # Chosen with ``tune_threshold`` on data/faq_pairs.jsonl (see MODEL_CARD.md).
-DEFAULT_THRESHOLD = 0.29
+DEFAULT_THRESHOLD = 0.23
 
 
 class _Entry(Protocol):
@@ -82,17 +82,30 @@ SYNONYMS: tuple[tuple[str, str], ...] = (
     ("退换", "退货"),
     ("退掉", "退货"),
     ("质保", "保修"),
+    ("维修", "修"),
 )
 _SYNONYM = re.compile("|".join(re.escape(a) for a, _ in SYNONYMS))
 _SYNONYM_MAP = dict(SYNONYMS)
 FILLERS = re.compile(
     r"主播|宝宝|家人们|姐妹们|请问|问一下|问下|想问|那个|这个|一下|我们|我的|我|你们|"
-    r"吗|呢|呀|啊|吧|哦|嘛|了|的|[\s?!,.，。？！~、:：;；\"'“”…]"
+    r"吗|呢|呀|啊|吧|哦|嘛|了|的|什么|怎么|哪个|哪里|"
+    # tone words the normaliser makes of emojis
+    r"哈哈|生气|难过|疑问|赞|[\s?!,.，。？！~、:：;；\"'“”…]"
 )
 
 
-def _terms(text: str) -> list[str]:
-    text = _SYNONYM.sub(lambda m: _SYNONYM_MAP[m.group(0)], normalize_cached(text))
+# Single characters match too easily across unrelated questions ("不发货" vs "不发热"); they
+# count half as much as bigrams.
+UNIGRAM_WEIGHT = 0.5
+
+
+def _terms(text: str, strip: str = "") -> list[str]:
+    """Unigrams and bigrams of the normalised question, without fillers and ``strip``."""
+    text = normalize_cached(text)
+    if strip:
+        # The product's name says which FAQ to search, not which entry matches.
+        text = text.replace(strip, " ")
+    text = _SYNONYM.sub(lambda m: _SYNONYM_MAP[m.group(0)], text)
     text = FILLERS.sub("", text)
     return list(text) + [text[i : i + 2] for i in range(len(text) - 1)]
 
@@ -131,7 +144,7 @@ class FaqIndex:
             (normalize_cached(alias), sku)
             for sku, product in catalog.products.items()
             for alias in (product.name, *product.aliases)
-            if len(normalize_cached(alias)) >= 2
+            if normalize_cached(alias)
         ]
         self._names = sorted(names, key=lambda pair: -len(pair[0]))
         self._by_sku: dict[str, list[_Doc]] = {}
@@ -146,7 +159,10 @@ class FaqIndex:
 
     def _vector(self, counts: Mapping[str, int]) -> dict[str, float]:
         vec = {
-            t: (1.0 + math.log(c)) * self._idf.get(t, self._default_idf) for t, c in counts.items()
+            t: (1.0 + math.log(c))
+            * self._idf.get(t, self._default_idf)
+            * (UNIGRAM_WEIGHT if len(t) == 1 else 1.0)
+            for t, c in counts.items()
         }
         norm = math.sqrt(sum(v * v for v in vec.values()))
         return {t: v / norm for t, v in vec.items()} if norm else {}
@@ -159,26 +175,34 @@ class FaqIndex:
                 best, found = sim, doc
         return best, found
 
-    def named_sku(self, text: str) -> str | None:
-        """The SKU whose name or alias ``text`` mentions, if any."""
+    def _named(self, text: str) -> tuple[str, str] | None:
         norm = normalize_cached(text)
         for name, sku in self._names:
             if name in norm:
-                return sku
+                return name, sku
         return None
+
+    def named_sku(self, text: str) -> str | None:
+        """The SKU whose name or alias ``text`` mentions, if any."""
+        named = self._named(text)
+        return named[1] if named is not None else None
 
     def scores(self, text: str, sku: str | None) -> tuple[float, FaqMatch | None]:
         """The best match before thresholding.
 
-        Searched first: the product the text names, else ``sku`` (on air); then every product.
+        A question naming a product searches only that product's entries (another product's
+        answer would be wrong on screen); otherwise the SKU on air first, then every product.
         """
-        query = self._vector(Counter(_terms(text)))
+        named = self._named(text)
+        query = self._vector(Counter(_terms(text, named[0] if named else "")))
         if not query:
             return 0.0, None
-        named = self.named_sku(text)
-        best, doc = self._best(query, self._by_sku.get(named or sku or "", ()))
-        if doc is None or best < self.threshold:
-            best, doc = self._best(query, self._all)
+        if named is not None:
+            best, doc = self._best(query, self._by_sku.get(named[1], ()))
+        else:
+            best, doc = self._best(query, self._by_sku.get(sku or "", ()))
+            if doc is None or best < self.threshold:
+                best, doc = self._best(query, self._all)
         if doc is None:
             return 0.0, None
         return best, FaqMatch(doc.sku, doc.question, doc.reply, round(best, 4))
