@@ -42,6 +42,8 @@ FORMAT = 1
 
 FloatArray = npt.NDArray[np.float64]
 _OTHER = LABELS.index("other")
+# (label, after_sales) by column of the coefficient matrix.
+_RESULTS: list[tuple[str, bool]] = [(label, label in AFTER_SALES) for label in LABELS]
 
 
 class ModelLoadError(ValueError):
@@ -148,6 +150,8 @@ class IntentClassifier:
         thresholds: Mapping[str, float] | None = None,
         version: str = "intent-dev",
     ) -> None:
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
         unknown = set(thresholds or {}) - set(LABELS)
         if unknown:
             raise ValueError(f"unknown label(s) in thresholds: {', '.join(sorted(unknown))}")
@@ -163,7 +167,7 @@ class IntentClassifier:
         self._idf = model.idf
         self._coef = model.coef / temperature
         self._intercept = model.intercept / temperature
-        self._results = self._result_table()
+        self._results = _RESULTS
 
     @classmethod
     def load(
@@ -182,9 +186,6 @@ class IntentClassifier:
             )
         except (TypeError, ValueError) as exc:
             raise ModelLoadError(model_paths(path)[0], str(exc)) from exc
-
-    def _result_table(self) -> list[tuple[str, bool]]:
-        return [(label, label in AFTER_SALES) for label in LABELS]
 
     def _features(self, text: str) -> tuple[list[int], list[int]]:
         """Vocabulary indices of the known features of ``text`` and their counts."""
