@@ -2049,3 +2049,44 @@ CHATTER_BITS: tuple[str, ...] = (
     "家里还有",
     "上次买的还有",
 )
+
+# Sixth batch: choice and usage questions (pre-sale), which short chatter can resemble.
+SIXTH: dict[str, tuple[str, ...]] = {
+    "product_info": (
+        "{size}的还是{size}的好",
+        "{color}还是{color}好看",
+        "黑的还是白的",
+        "大的还是小的",
+        "选哪个好",
+        "哪个更适合我",
+        "两个有啥区别",
+        "{n}和{n}选哪个",
+        "早上用还是晚上用",
+        "饭前吃还是饭后吃",
+        "一天用几次啊",
+        "用多久能见效",
+        "油不油",
+        "干不干",
+        "粘不粘",
+        "刺激吗",
+        "闷不闷",
+        "扎不扎",
+        "会不会掉毛",
+        "配件好买吗",
+        "替换装有吗",
+        "能单买吗",
+        "有没有套装",
+        "可以定制吗",
+        "多久用完一瓶",
+        "一盒几片",
+        "{p}能用多久",
+        "{p}多少瓦",
+        "{p}有几档",
+        "充电要多久",
+        "噪音大吗",
+        "有冷风吗",
+    ),
+}
+TEMPLATES = {
+    label: tuple(dict.fromkeys(TEMPLATES[label] + SIXTH.get(label, ()))) for label in TEMPLATES
+}
