@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
+from operator import add
 from pathlib import Path
 from typing import Literal
 
@@ -45,13 +46,15 @@ def tokenizer() -> rjieba.Jieba:
     return tok
 
 
-def char_ngrams(text: str, low: int = 1, high: int = 3) -> list[str]:
-    """Character n-grams of each space-separated chunk (n-grams never span a space)."""
+def char_ngrams(text: str) -> list[str]:
+    """Character 1-, 2- and 3-grams of each space-separated chunk (never spanning a space)."""
     out: list[str] = []
     for chunk in text.split(" "):
-        size = len(chunk)
-        for n in range(low, high + 1):
-            out.extend(chunk[i : i + n] for i in range(size - n + 1))
+        out.extend(chunk)
+        # map(add, …) builds the n-grams in C: about twice as fast as slicing in a loop.
+        bigrams = list(map(add, chunk, chunk[1:]))
+        out.extend(bigrams)
+        out.extend(map(add, bigrams, chunk[2:]))
     return out
 
 
@@ -60,14 +63,17 @@ def words(text: str) -> list[str]:
     return [WORD + w for w in tokenizer().cut(text) if w != " "]
 
 
+def _both(text: str) -> list[str]:
+    # Single-character words would repeat the character unigrams.
+    out = char_ngrams(text)
+    out.extend([WORD + w for w in tokenizer().cut(text) if len(w) > 1])
+    return out
+
+
 def analyzer(kind: Kind) -> Analyzer:
     """The feature function of a model kind (the same one at training and at scoring)."""
     if kind == "word":
         return words
     if kind == "char":
         return char_ngrams
-
-    def both(text: str) -> list[str]:
-        return char_ngrams(text) + [w for w in words(text) if len(w) > len(WORD) + 1]
-
-    return both
+    return _both
