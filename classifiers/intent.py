@@ -25,6 +25,7 @@ import zlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import Any, cast
 
@@ -187,18 +188,9 @@ class IntentClassifier:
         except (TypeError, ValueError) as exc:
             raise ModelLoadError(model_paths(path)[0], str(exc)) from exc
 
-    def _features(self, text: str) -> tuple[list[int], list[int]]:
-        """Vocabulary indices of the known features of ``text`` and their counts."""
-        # Counter and map run their loops in C: two dict probes per distinct feature instead
-        # of two per occurrence in Python.
-        counts = Counter(self._analyze(normalize_cached(text)))
-        idx: list[int] = []
-        tf: list[int] = []
-        for i, n in zip(map(self._index.get, counts), counts.values(), strict=True):
-            if i is not None:
-                idx.append(i)
-                tf.append(n)
-        return idx, tf
+    def _counts(self, text: str) -> Counter[str]:
+        """Feature counts of one line (Counter counts in C)."""
+        return Counter(self._analyze(normalize_cached(text)))
 
     def _result(self, z: FloatArray) -> IntentResult:
         best = int(z.argmax())
@@ -211,11 +203,16 @@ class IntentClassifier:
 
     def decision(self, text: str) -> FloatArray:
         """Calibrated logits of one line (decision values divided by the temperature)."""
-        ids, counts = self._features(text)
-        if not ids:
+        counts = self._counts(text)
+        n = len(counts)
+        # Unknown features map to -1 and are masked out; map() with a default runs in C.
+        idx = np.fromiter(map(self._index.get, counts, repeat(-1, n)), np.intp, n)
+        tf = np.fromiter(counts.values(), np.float64, n)
+        known = idx >= 0
+        if not known.any():
             return self._intercept.copy()
-        idx = np.array(ids, dtype=np.intp)
-        values = (np.log(np.array(counts, dtype=np.float64)) + 1.0) * self._idf[idx]
+        idx, tf = idx[known], tf[known]
+        values = (np.log(tf) + 1.0) * self._idf[idx]
         values /= math.sqrt(float(values @ values))
         result: FloatArray = values @ self._coef[idx] + self._intercept
         return result
@@ -226,26 +223,29 @@ class IntentClassifier:
 
     def decisions(self, texts: Sequence[str]) -> FloatArray:
         """Calibrated logits of a batch, shape (len(texts), n_labels)."""
-        features = self._features
+        get, counter = self._index.get, self._counts
         all_idx: list[int] = []
         all_tf: list[int] = []
-        lengths: list[int] = []
+        sizes: list[int] = []
         for text in texts:
-            ids, counts = features(text)
-            all_idx.extend(ids)
-            all_tf.extend(counts)
-            lengths.append(len(ids))
-        out = np.tile(self._intercept, (len(texts), 1))
-        if not all_idx:
-            return out
+            counts = counter(text)
+            all_idx.extend(map(get, counts, repeat(-1, len(counts))))
+            all_tf.extend(counts.values())
+            sizes.append(len(counts))
+        n = len(texts)
+        out = np.tile(self._intercept, (n, 1))
         idx = np.array(all_idx, dtype=np.intp)
-        values = (np.log(np.array(all_tf, dtype=np.float64)) + 1.0) * self._idf[idx]
-        sizes = np.array(lengths, dtype=np.intp)
-        rows = np.flatnonzero(sizes)  # texts with at least one known feature
-        starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))[rows]
-        norms = np.sqrt(np.add.reduceat(values * values, starts))
-        values /= np.repeat(norms, sizes[rows])
-        out[rows] += np.add.reduceat(self._coef[idx] * values[:, None], starts, axis=0)
+        rows = np.repeat(np.arange(n), sizes)
+        known = idx >= 0
+        if not known.any():
+            return out
+        idx, rows = idx[known], rows[known]
+        values = (np.log(np.array(all_tf, dtype=np.float64)[known]) + 1.0) * self._idf[idx]
+        norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=n))
+        values /= norms[rows]
+        weighted = self._coef[idx] * values[:, None]
+        for j in range(out.shape[1]):
+            out[:, j] += np.bincount(rows, weights=weighted[:, j], minlength=n)
         return out
 
     def predict(self, texts: Sequence[str]) -> list[IntentResult]:
