@@ -41,6 +41,35 @@ def serve_metrics(metrics: Metrics, listen: str) -> int:
     return bound
 
 
+async def start_desk(config: AgentConfig, metrics: Metrics, book: Any, lineup: Any) -> Any:
+    """Serve the control desk; returns its aiohttp runner (``await runner.cleanup()``)."""
+    import os  # noqa: PLC0415
+    import secrets  # noqa: PLC0415
+
+    from agent.web import create_app, serve  # noqa: PLC0415 - only when web: is configured
+
+    web = config.web
+    if web is None:
+        raise ValueError("web: not configured")
+    catalog = None
+    if config.catalog is not None:
+        from classifiers.catalog import load_catalog  # noqa: PLC0415
+
+        catalog = load_catalog(config.catalog)
+    env = web.token_env
+    token = os.environ.get(env, "") if env else ""
+    if not token:
+        # No token configured: a fresh random one, shown once in the log with the desk URL.
+        token = secrets.token_urlsafe(24)
+    app = create_app(
+        book=book, metrics=metrics, lineup=lineup, catalog=catalog, token=token, status=None
+    )
+    runner, port = await serve(app, web.listen)
+    host = web.listen.rpartition(":")[0]
+    _log.info("control desk listening", url=f"http://{host}:{port}/?token={token}")
+    return runner
+
+
 def build_detector(config: AgentConfig) -> tuple[Detector, dict[str, Any]]:
     """The detector with its models; the second value describes them for logs and metrics."""
     from classifiers.intent import IntentClassifier  # noqa: PLC0415 - heavy import, once
@@ -157,6 +186,9 @@ class Service:
             alerting = await build_alerting(config, self.metrics, stack, lineup=lineup)
             stack.callback(alerting.close)
             self.alerting = alerting
+            if config.web is not None:
+                desk = await start_desk(config, self.metrics, alerting.book, detector.lineup)
+                stack.push_async_callback(desk.cleanup)
             sinks, outbox, aggregator = alerting.sinks, alerting.outbox, alerting.aggregator
             self.pipeline = Pipeline(
                 sources=sources,
