@@ -33,6 +33,9 @@ function el(tag, cls, text) {
   return node;
 }
 
+// The correction line may already start with 更正; the banner adds its own lead-in.
+function correction(a) { return String(a.correction || "").replace(/^\s*更正\s*[:：]\s*/, ""); }
+
 function label(cat) { return LABELS[cat] || String(cat || ""); }
 function now() { return Date.now() / 1000 + state.skew; }
 function hhmmss(ts) { return new Date(ts * 1000).toLocaleTimeString("zh-CN", { hour12: false }); }
@@ -176,7 +179,8 @@ function renderTabs() {
     tab.type = "button";
     tab.setAttribute("aria-selected", String(room === state.room));
     tab.title = `${i + 1}`;
-    tab.append(el("span", `dot${r.connected ? (r.stale ? " stale" : " up") : ""}`), el("span", "", room),
+    const dot = r.connected ? (r.stale ? " stale" : " up") : (r.last_message == null ? " unknown" : "");
+    tab.append(el("span", `dot${dot}`), el("span", "", room),
       el("span", `badge${open ? "" : " zero"}`, open));
     tab.addEventListener("click", () => { state.room = room; state.selected = null; render(); });
     tabs.append(tab);
@@ -194,7 +198,7 @@ function renderBanner() {
     a.kind === "compliance" ? `⚠ 违规用语：${a.category}` : `⚠ 主播口播错误：${label(a.category)}`;
   banner.querySelector(".banner-claim").textContent = a.examples && a.examples.length ? `原话：${a.examples[0]}` : "";
   banner.querySelector(".banner-correction").textContent =
-    a.correction ? `请主播更正：${a.correction}` : "请主播立即停止使用并更正";
+    a.correction ? `请主播更正：${correction(a)}` : "请主播立即停止使用并更正";
 }
 
 function alertCard(a) {
@@ -284,7 +288,7 @@ function renderWall() {
     const h = el("h3");
     h.append(el("span", "", room), el("span", "", `${open.length} 条`));
     tile.append(h, el("div", "tile-sku", `商品 ${r.sku || "—"}${r.stale ? " · 弹幕停滞" : ""}`));
-    if (banner) tile.append(el("div", "tile-banner", banner.correction ? `更正：${banner.correction}` : title(banner)));
+    if (banner) tile.append(el("div", "tile-banner", banner.correction ? `更正：${correction(banner)}` : title(banner)));
     const list = el("ol");
     for (const a of open.slice(0, 6)) list.append(el("li", "", `${STATES[a.state]} · ${title(a)} ×${a.count} · ${(a.examples || [""])[0]}`));
     tile.append(list);
@@ -403,7 +407,7 @@ function toggleSound() {
   state.sound = !state.sound;
   const button = $("sound-toggle");
   button.setAttribute("aria-pressed", String(state.sound));
-  button.textContent = state.sound ? "🔔 提示音" : "🔕 提示音";
+  button.textContent = state.sound ? "提示音：开" : "提示音：关";
   if (state.sound) beep("low");
 }
 
