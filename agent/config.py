@@ -85,6 +85,45 @@ class JsonWsSourceConfig(_Model):
     _env = field_validator("token_env")(_check_env_name)
 
 
+class BilibiliSourceConfig(_Model):
+    """A Bilibili live room read over the platform's danmaku websocket protocol."""
+
+    type: Literal["bilibili"]
+    room: str = Field(min_length=1, max_length=64)
+    roomid: int = Field(gt=0)
+    url: str = "wss://broadcastlv.chat.bilibili.com/sub"
+    heartbeat: float = Field(30.0, gt=0)
+    # The server drops a silent client after ~35 s; we do the same to a silent server.
+    idle_timeout: float = Field(70.0, gt=0)
+    max_frame_bytes: int = Field(1 << 20, gt=0)
+    # Optional login so viewers are not anonymised to uid 0 (values read from env).
+    uid_env: str | None = None
+    sessdata_env: str | None = None
+    buvid_env: str | None = None
+    key_env: str | None = None
+    reconnect: BackoffConfig = BackoffConfig()
+
+    _url = field_validator("url")(_check_ws_url)
+    _env = field_validator("uid_env", "sessdata_env", "buvid_env", "key_env")(_check_env_name)
+
+
+class PushSourceConfig(_Model):
+    """A websocket endpoint where relays push DESIGN events (one JSON per text frame)."""
+
+    type: Literal["push"]
+    listen: str = "127.0.0.1:9300"
+    token_env: str
+    rooms: list[str] = Field(default_factory=list)
+    allow_all_rooms: bool = False
+    max_frame_bytes: int = Field(64 * 1024, gt=0)
+    per_second: float = Field(200.0, gt=0)
+    burst: int = Field(400, ge=1)
+    max_connections: int = Field(64, ge=1)
+
+    _listen = field_validator("listen")(_check_listen)
+    _env = field_validator("token_env")(_check_env_name)
+
+
 class ConsoleSinkConfig(_Model):
     """Readable, coloured alert lines on stdout."""
 
@@ -353,7 +392,7 @@ class FeishuSinkConfig(_RobotConfig):
 
 
 SourceConfig = Annotated[
-    ReplaySourceConfig | JsonWsSourceConfig,
+    ReplaySourceConfig | JsonWsSourceConfig | BilibiliSourceConfig | PushSourceConfig,
     Field(discriminator="type"),
 ]
 SinkConfig = Annotated[
