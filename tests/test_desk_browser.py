@@ -120,7 +120,7 @@ async def test_desk_shows_alerts_acks_over_mqtt_and_keeps_hostile_text_inert(
 
         async def acked() -> dict[str, object]:
             async for message in mqtt.messages:
-                body = orjson.loads(bytes(message.payload))  # type: ignore[arg-type]
+                body = orjson.loads(bytes(message.payload))
                 if body["state"] == "acked":
                     return body  # type: ignore[no-any-return]
             raise AssertionError("mqtt stream ended")
