@@ -41,7 +41,11 @@ class Tally:
                 room.spiking.add(alert.category)
             return
         grown = alert.count - self._seen.get(alert.alert_id, 0)
-        self._seen[alert.alert_id] = max(alert.count, self._seen.get(alert.alert_id, 0))
+        if alert.state == "resolved":
+            # No version follows a resolve: forget the id so memory stays bounded.
+            self._seen.pop(alert.alert_id, None)
+        else:
+            self._seen[alert.alert_id] = max(alert.count, self._seen.get(alert.alert_id, 0))
         if grown <= 0:
             return
         room.total[alert.category] += grown
