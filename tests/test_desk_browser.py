@@ -111,6 +111,10 @@ async def test_desk_shows_alerts_acks_over_mqtt_and_keeps_hostile_text_inert(
         await card.click()
         await page.locator("#btn-ack").click()
         await page.locator("#feed .alert.kind-inquiry.state-acked").wait_for(timeout=10_000)
+        # The keyboard path: select another alert and press A (确认).
+        await page.locator("#feed .alert.kind-inquiry.state-open").first.click()
+        await page.keyboard.press("a")
+        await page.locator("#feed .alert.kind-inquiry.state-acked").nth(1).wait_for(timeout=10_000)
         await page.screenshot(path=str(tmp_path / "desk.png"), full_page=True)
         await page.goto(f"{desk.url}/?view=wall")
         await page.locator(".tile").first.wait_for(timeout=10_000)
