@@ -33,9 +33,8 @@ def main() -> None:
             checker.check(text, sku)
     elapsed = time.perf_counter() - start
     n = len(speech) * args.rounds
-    print(
-        f"{len(speech)} utterances x {args.rounds}: {n / elapsed:,.0f} utterances/s, {findings} misstatements"
-    )
+    rate = n / elapsed
+    print(f"{len(speech)} utterances x {args.rounds}: {rate:,.0f}/s, {findings} misstatements")
 
 
 if __name__ == "__main__":

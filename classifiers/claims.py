@@ -30,11 +30,13 @@ _PRICE = re.compile(
     rf"(?:(?:到手价|直播间价|直播价|活动价|价格|只要|仅需|才|直播间)(?:是|只要|就)?(?P<w1>{NUM})(?:块|元|米)?(?P<f1>[0-9一二三四五六七八九])?(?![0-9零一二两三四五六七八九十百千万点个号单天小年月分秒毫克斤瓦转次])"
     rf"|(?P<w2>{NUM})(?:块|元|米)(?P<f2>[0-9一二三四五六七八九])?)"
 )
-_NOT_PRICE_BEFORE = re.compile(r"(?:减|省|券|优惠|便宜|差价|原价|日常价|定金|红包|立减|满)$")
+_NOT_PRICE_BEFORE = re.compile(
+    r"(?:减|省|券|优惠|便宜|差价|原价|日常价|定金|红包|立减|满|运费是|运费)$"
+)
 _FREE = re.compile(r"(?P<neg>不)?包邮|(?P<fee>要运费|运费自理|运费自付)")
 _REMOTE = re.compile(r"(?:偏远|新疆|西藏|港澳台|海外)[^，。 ]{0,4}$")
 _SHIP = re.compile(
-    rf"{_RANGE}(?:个)?(?P<u>小时|天|日)(?:之内|以内|内)?(?:给大家|给你们)?(?:就)?(?:发货|发出|发)"
+    rf"{_RANGE}(?:个)?(?P<u>小时|天|日)(?:之内|以内|内)?(?:就)?(?:给大家|给你们)?(?:就)?(?:发货|发出|发)"
 )
 _SAME_DAY = re.compile(r"当天发|今天下单今天发")
 _PRESALE = re.compile(r"预售")
@@ -130,8 +132,12 @@ def extract(text: str) -> list[Claim]:
         claims.append(Claim("gifts", count or 1.0, count or 1.0, m[0], m["item"]))
     for m in _SPEC.finditer(text):
         n = parse_number(m["n"])
-        if n is None or _denied(text, m.start()):
-            continue
+        if (
+            n is None
+            or _denied(text, m.start())
+            or re.search(r"[送赠]", text[max(0, m.start() - 4) : m.start()])
+        ):
+            continue  # "送两个五克的旅行装" sizes the gift, not the product
         unit, scale = _UNIT_SCALE[m["u"]]
         claims.append(Claim("specs", n * scale, n * scale, m[0], unit))
     return claims
