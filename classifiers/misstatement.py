@@ -75,8 +75,9 @@ def _check(claim: Claim, p: Product) -> Misstatement | None:
         if p.presale_days is not None and (
             claim.unit != "presale" or claim.high != p.presale_days * 24
         ):
+            # "预售七天发" misstates the presale window; a bare "48小时发" the shipping time.
             return Misstatement(
-                "presale_days",
+                "presale_days" if claim.unit == "presale" else "ship_within_hours",
                 said,
                 f"预售{p.presale_days}天",
                 ev,

@@ -20,7 +20,8 @@ CHECKER = SpeechChecker(CATALOG)
     ("text", "sku", "field", "expected"),
     [
         ("家人们精华液今天到手价只要99真的只要99", "JH-101", "price", "129"),
-        ("宝宝们这款面霜四十八小时内发货", "MS-202", "presale_days", "预售15天"),
+        ("宝宝们这款面霜四十八小时内发货", "MS-202", "ship_within_hours", "预售15天"),
+        ("面霜预售七天就发货", "MS-202", "presale_days", "预售15天"),
         ("拍一瓶精华送三个小样啊", "JH-101", "gifts", "小样×2"),
         ("这个牙刷保修两年的", "YS-301", "warranty_months", "1年"),
         ("一瓶是五十毫升的", "JH-101", "specs", "净含量30ml"),
