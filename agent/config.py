@@ -89,8 +89,11 @@ class BilibiliSourceConfig(_Model):
     """A Bilibili live room read over the platform's danmaku websocket protocol."""
 
     type: Literal["bilibili"]
+    # The room id from the room's address (live.bilibili.com/<room>), as DESIGN.md has it.
     room: str = Field(min_length=1, max_length=64)
-    roomid: int = Field(gt=0)
+    # The numeric room id used in the auth packet; defaults to ``room`` when that is numeric
+    # (set it when ``room`` is a label such as "beauty-main").
+    roomid: int | None = Field(default=None, gt=0)
     url: str = "wss://broadcastlv.chat.bilibili.com/sub"
     heartbeat: float = Field(30.0, gt=0)
     # The server drops a silent client after ~35 s; we do the same to a silent server.
@@ -105,6 +108,14 @@ class BilibiliSourceConfig(_Model):
 
     _url = field_validator("url")(_check_ws_url)
     _env = field_validator("uid_env", "sessdata_env", "buvid_env", "key_env")(_check_env_name)
+
+    @model_validator(mode="after")
+    def _numeric_room(self) -> BilibiliSourceConfig:
+        if self.roomid is None:
+            if not self.room.isdigit() or int(self.room) <= 0:
+                raise ValueError(f"room {self.room!r} is not a numeric room id; set roomid")
+            object.__setattr__(self, "roomid", int(self.room))
+        return self
 
 
 class PushSourceConfig(_Model):

@@ -80,7 +80,7 @@ class JsonWsSource:
                     _log.error("relay failed for good", source=self.name, error=repr(exc))
                     raise
                 reason = _describe(exc)
-                if isinstance(exc, ConnectionClosed) and exc.rcvd and exc.rcvd.code == 1009:
+                if isinstance(exc, ConnectionClosed) and _too_big(exc):
                     self.decode.reject("too_large", "frame over max_frame_bytes")
             finally:
                 self._up.set(0)
@@ -104,6 +104,11 @@ class JsonWsSource:
             event = self.decode(frame, time.time())
             if event is not None:
                 ingress.offer(event)
+
+
+def _too_big(exc: ConnectionClosed) -> bool:
+    """We closed with 1009 (our max_size was exceeded), or the relay told us it did."""
+    return any(frame is not None and frame.code == 1009 for frame in (exc.sent, exc.rcvd))
 
 
 def _describe(exc: BaseException) -> str:
