@@ -483,6 +483,37 @@ class PrivacyConfig(_Model):
     _env = field_validator("hash_key_env")(_check_env_name)
 
 
+class ClusterConfig(_Model):
+    """Room sharding across instances over MQTT presence; off by default (one agent, all rooms)."""
+
+    enabled: bool = False
+    url: str = "mqtt://127.0.0.1:1883"
+    prefix: str = Field(default="danmaku", min_length=1, pattern=r"^[^#+]+$")
+    username: str | None = None
+    password_env: str | None = None
+    # Presence is re-published this often; a member silent for ``member_timeout_seconds``
+    # (a dead machine, a stale retained "online" without a Will) is dropped.
+    heartbeat_seconds: float = Field(default=2.0, gt=0)
+    member_timeout_seconds: float = Field(default=6.0, gt=0)
+    # The broker publishes our "offline" Will this long after losing us (a quick reconnect
+    # stays silent); kept short so rooms move well within 10 s.
+    will_delay: int = Field(default=2, ge=0)
+    # Rooms given to a joining member are read here this much longer (overlap, not a gap).
+    handover_seconds: float = Field(default=1.0, ge=0)
+    # Wait this long for the retained presence of the others before claiming rooms.
+    settle_seconds: float = Field(default=1.0, ge=0)
+    timeout: float = Field(default=5.0, gt=0)
+
+    _url = field_validator("url")(_check_mqtt_url)
+    _env = field_validator("password_env")(_check_env_name)
+
+    @model_validator(mode="after")
+    def _timeout_after_heartbeat(self) -> ClusterConfig:
+        if self.member_timeout_seconds <= self.heartbeat_seconds:
+            raise ValueError("member_timeout_seconds must be longer than heartbeat_seconds")
+        return self
+
+
 class AgentConfig(_Model):
     """The whole config file."""
 
@@ -502,6 +533,7 @@ class AgentConfig(_Model):
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     outbox: OutboxConfig = Field(default_factory=OutboxConfig)
     control: ControlConfig = Field(default_factory=ControlConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     room_cap: int = Field(200, ge=1)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # Filled in by the loader, never from the file.

@@ -155,6 +155,21 @@ class Metrics:
             "Messages of rooms past the room label cap, reported under room=\"other\".",
             registry=r,
         )
+        self.cluster_members = Gauge(
+            "danmaku_cluster_members",
+            "Live agent instances sharing the rooms (this one included).",
+            registry=r,
+        )
+        self.cluster_rooms_owned = Gauge(
+            "danmaku_cluster_rooms_owned",
+            "Rooms this instance reads under the current assignment.",
+            registry=r,
+        )
+        self.cluster_rebalances = Counter(
+            "danmaku_cluster_rebalances",
+            "Membership changes that re-assigned the rooms.",
+            registry=r,
+        )
         self.model_info = Info("danmaku_model", "The intent model in use.", registry=r)
         self.build_info = Info("danmaku_build", "The agent build.", registry=r)
 

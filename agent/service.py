@@ -20,6 +20,7 @@ from prometheus_client import start_http_server
 from agent import __version__
 from agent.alerting import Alerting, build_alerting
 from agent.alerting import running as running_alerting
+from agent.cluster import Cluster
 from agent.config import AgentConfig, load_config
 from agent.detect import Detector
 from agent.ingress import QueueIngress
@@ -143,6 +144,7 @@ class Service:
         self.pipeline: Pipeline | None = None
         self.metrics_port: int | None = None
         self.alerting: Alerting | None = None
+        self.cluster: Cluster | None = None
 
     def reload(self) -> None:
         """Re-read the config file and add/remove sources to match (SIGHUP)."""
@@ -154,10 +156,12 @@ class Service:
             _log.error("reload failed; keeping the running config", error=str(exc))
             return
         running = {s: s for s in self.pipeline.source_names}
-        wanted = {}
-        for cfg in fresh.sources:
-            source = build_source(cfg, self.metrics)
-            wanted[source.name] = source
+        fresh_sources = [build_source(cfg, self.metrics) for cfg in fresh.sources]
+        if self.cluster is not None:
+            # Room sources follow the cluster's assignment; only the unsharded ones are ours.
+            fresh_sources = self.cluster.set_sources(fresh_sources)
+            running = {s: s for s in running if not self.cluster.manages(s)}
+        wanted = {source.name: source for source in fresh_sources}
         for name in running:
             if name not in wanted:
                 self.pipeline.remove_source(name)
@@ -181,6 +185,10 @@ class Service:
             self.metrics_port = serve_metrics(self.metrics, config.metrics.listen)
         ingress = QueueIngress(self.metrics, config.pipeline.queue_size)
         sources = [build_source(cfg, self.metrics) for cfg in config.sources]
+        if config.cluster.enabled:
+            # Room sources start as the cluster assigns them; the rest run here regardless.
+            self.cluster = Cluster(config.cluster, config.instance, sources, self.metrics)
+            sources = self.cluster.unsharded
         async with AsyncExitStack() as stack:
             lineup = getattr(detector.lineup, "set", None)
             alerting = await build_alerting(config, self.metrics, stack, lineup=lineup)
@@ -203,6 +211,9 @@ class Service:
                 shutdown_timeout=config.pipeline.shutdown_timeout,
                 route=alerting.book,
             )
+            if self.cluster is not None:
+                self.cluster.bind(self.pipeline)
+                self.pipeline.add_source(self.cluster)
             _log.info("agent started", instance=config.instance, sources=len(sources),
                       sinks=[s.name for s in sinks], version=__version__, **info)
             with signal_handlers(self.stop, self.reload):
