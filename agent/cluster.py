@@ -14,10 +14,11 @@ Presence documents without ``"member": true`` (the MQTT sink's own) never add a 
 
 Rooms go to the member with the highest ``score(room, member)`` (HRW): when a member joins,
 only the rooms it wins move to it; when one leaves, only its rooms move. Rooms won are
-started at once; rooms lost to a joining member are read ``handover_seconds`` longer, so a
-hand-over overlaps instead of leaving a gap. All sources of one room stay together (comments
-and the host's speech relay meet in one aggregator). Sources without a single room (replay,
-push) are not sharded and run on every instance.
+started at once. A room lost to a joining member is read on until the newcomer's presence
+lists it, then ``handover_seconds`` longer, so a hand-over overlaps instead of leaving a gap.
+All sources of one room stay together (comments and the host's speech relay meet in one
+aggregator). Sources without a single room (replay, push) are not sharded and run on every
+instance.
 
 While the broker is unreachable the assignment is frozen: nobody's rooms are dropped and
 nobody is timed out, so an outage does not orphan rooms.
@@ -204,10 +205,17 @@ def cluster_client_args(config: ClusterConfig, identifier: str) -> dict[str, Any
     }
 
 
+@dataclass(slots=True)
+class _Release:
+    to: str  # the member the room goes to
+    until: float  # monotonic time to stop reading it
+
+
 @dataclass
 class _State:
     owned: set[str] = field(default_factory=set)
-    releasing: dict[str, float] = field(default_factory=dict)  # room → monotonic stop time
+    releasing: dict[str, _Release] = field(default_factory=dict)
+    claims: dict[str, frozenset[str]] = field(default_factory=dict)  # member → its rooms
     started: dict[str, Source] = field(default_factory=dict)  # source name → source
     members: frozenset[str] = frozenset()
 
@@ -294,11 +302,15 @@ class Cluster:
         assignment = assign(self._by_room, members)
         owned = {room for room, member in assignment.items() if member == self.instance}
         gained, lost = owned - state.owned, state.owned - owned
-        deadline = time.monotonic() + self.config.handover_seconds
+        now = time.monotonic()
         for room in gained:
             state.releasing.pop(room, None)
         for room in lost:
-            state.releasing[room] = deadline
+            # Read on until the new owner says it reads the room too (or it had time to).
+            to = assignment[room]
+            claimed = room in state.claims.get(to, frozenset())
+            wait = self.config.handover_seconds if claimed else self.config.member_timeout_seconds
+            state.releasing[room] = _Release(to, now + wait)
         state.owned = owned
         self.metrics.cluster_members.set(len(members))
         self.metrics.cluster_rooms_owned.set(len(owned))
@@ -313,8 +325,8 @@ class Cluster:
         control, state = self._control, self._state
         if control is None:
             return
-        for room, until in list(state.releasing.items()):
-            if now >= until or room not in self._by_room:
+        for room, release in list(state.releasing.items()):
+            if now >= release.until or room not in self._by_room:
                 del state.releasing[room]
         wanted = {s.name: s for r in state.owned | set(state.releasing)
                   for s in self._by_room.get(r, [])}  # fmt: skip
@@ -350,6 +362,12 @@ class Cluster:
                                  instance=self.instance, session=doc.session)  # fmt: skip
                 self._heal.set()  # our presence was overwritten: say again that we live
             return
+        claims = frozenset(doc.rooms) if doc is not None and doc.state == "online" else frozenset()
+        self._state.claims[member] = claims
+        handover = time.monotonic() + self.config.handover_seconds
+        for room, release in self._state.releasing.items():
+            if release.to == member and room in claims:
+                release.until = min(release.until, handover)
         if self.membership.observe(member, doc, time.time(), retained=message.retain):
             self._rebalance()
 
@@ -382,7 +400,7 @@ class Cluster:
 
     async def _session(self, client: aiomqtt.Client) -> None:
         topic = self.topics.presence(self.instance)
-        await client.subscribe(self.topics.presence("+"), qos=1)
+        await client.subscribe(f"{self.topics.prefix}/v1/agents/+/presence", qos=1)
         await client.publish(topic, self._presence("online"), qos=1, retain=True)
         self._connected = True
         # Frozen until the others' retained presence is in again (no timeouts before).

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import math
+import os
+import signal
 import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import aiomqtt
+import orjson
+import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
 from agent.cluster import Membership, Presence, assign, parse_presence, presence_document
+from tests.conftest import ROOT
 
 ROOMS = [f"room{i}" for i in range(2000)]
 
@@ -122,3 +142,216 @@ def test_presence_document_round_trips() -> None:
     assert not sink.member
     for junk in (b"", b"[1]", b"not json", b'{"state": 1, "ts": 2}'):
         assert parse_presence(junk) is None
+
+
+# -- three (then four) real agents on loopback ------------------------------------------------
+
+EPISODE_FRAMES = 4  # after-sales questions per episode, FRAME_GAP apart
+FRAME_GAP = 0.25
+EPISODE_QUIET = 2.5  # longer than quiet_seconds + one aggregation tick: a new alert each time
+PUBLISH_GRACE = 0.5  # an instance alive this long after a frame must have published its alert
+
+
+@dataclass
+class Frame:
+    room: str
+    episode: int
+    ts: float
+    receivers: frozenset[str]
+
+
+@dataclass
+class Relay:
+    """One websocket server for every room: ``/{room}?agent={instance}``; records who got what."""
+
+    rooms: list[str]
+    port: int = 0
+    clients: dict[str, dict[str, set[ServerConnection]]] = field(default_factory=dict)
+    frames: list[Frame] = field(default_factory=list)
+
+    def owners(self) -> dict[str, set[str]]:
+        """Room → instances connected to it now."""
+        return {r: {a for a, c in self.clients.get(r, {}).items() if c} for r in self.rooms}
+
+    async def handler(self, ws: ServerConnection) -> None:
+        assert ws.request is not None
+        parts = urlsplit(ws.request.path)
+        room, agent = parts.path.strip("/"), parse_qs(parts.query)["agent"][0]
+        conns = self.clients.setdefault(room, {}).setdefault(agent, set())
+        conns.add(ws)
+        try:
+            await ws.wait_closed()
+        finally:
+            conns.discard(ws)
+
+    async def broadcast(self, room: str, offset: float) -> None:
+        """Episodes of one after-sales question, each a fresh alert, until cancelled."""
+        await asyncio.sleep(offset)
+        episode = 0
+        while True:
+            for _ in range(EPISODE_FRAMES):
+                ts = time.time()
+                frame = orjson.dumps({"type": "comment", "room": room, "user": f"u{episode}",
+                                      "text": "收到漏液了", "ts": ts}).decode()  # fmt: skip
+                receivers = {a: set(c) for a, c in self.clients.get(room, {}).items() if c}
+                for conns in receivers.values():
+                    for ws in conns:
+                        with contextlib.suppress(ConnectionClosed):
+                            await ws.send(frame)
+                self.frames.append(Frame(room, episode, ts, frozenset(receivers)))
+                await asyncio.sleep(FRAME_GAP)
+            episode += 1
+            await asyncio.sleep(EPISODE_QUIET)
+
+
+def agent_config(tmp: Path, name: str, prefix: str, relay: Relay) -> Path:
+    """A config for one instance: all rooms listed, the cluster picks this one's share."""
+    sources = [{"type": "json_ws", "room": r, "url": f"ws://127.0.0.1:{relay.port}/{r}?agent={name}",
+                "reconnect": {"initial": 0.1, "maximum": 0.5}} for r in relay.rooms]  # fmt: skip
+    config = {
+        "instance": name,
+        "sources": sources,
+        "sinks": [{"type": "jsonl", "path": str(tmp / f"{name}.jsonl")},
+                  {"type": "mqtt", "prefix": prefix, "commands": False, "will_delay": 1}],
+        "outbox": {"path": str(tmp / f"{name}.db")},
+        "aggregate": {"quiet_seconds": 1.0, "update_interval": 1.0, "spike_min_count": 100000},
+        "pipeline": {"shutdown_timeout": 5.0},
+        # The cluster on its own prefix, so the sink's presence cannot mask the cluster's Will.
+        "cluster": {"enabled": True, "prefix": f"{prefix}/cluster", "heartbeat_seconds": 0.5,
+                    "member_timeout_seconds": 2.0, "will_delay": 1, "handover_seconds": 0.5,
+                    "settle_seconds": 0.5},
+    }  # fmt: skip
+    path = tmp / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def start_agent(tmp: Path, name: str, prefix: str, relay: Relay) -> subprocess.Popen[bytes]:
+    config = agent_config(tmp, name, prefix, relay)
+    env = {**os.environ, "DANMAKU_HASH_KEY": "cluster-test-hash-key-0123456789"}
+    log = (tmp / f"{name}.log").open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "agent", "run", "--config", str(config), "--log-json"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+async def wait_owners(relay: Relay, expected: dict[str, str], within: float) -> float:
+    """Seconds until every room is read by exactly its expected owner."""
+    started = time.monotonic()
+    want = {room: {owner} for room, owner in expected.items()}
+    while (elapsed := time.monotonic() - started) < within:
+        if relay.owners() == want:
+            return elapsed
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"rooms not settled within {within}s: {relay.owners()} != {want}")
+
+
+async def collect_alerts(prefix: str, out: list[dict[str, Any]], ready: asyncio.Event) -> None:
+    async with aiomqtt.Client("127.0.0.1", 1883, protocol=aiomqtt.ProtocolVersion.V5) as sub:
+        await sub.subscribe(f"{prefix}/v1/alerts/+", qos=1)
+        ready.set()
+        async for message in sub.messages:
+            assert isinstance(message.payload, bytes)
+            out.append(orjson.loads(message.payload))
+
+
+async def clear_retained(prefix: str) -> None:
+    """Leave the shared broker as found: empty every retained message under the prefix."""
+    async with aiomqtt.Client("127.0.0.1", 1883, protocol=aiomqtt.ProtocolVersion.V5) as client:
+        await client.subscribe(f"{prefix}/#")
+        topics: set[str] = set()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1.0):
+                async for message in client.messages:
+                    if message.retain and message.payload:
+                        topics.add(str(message.topic))
+        for topic in topics:
+            await client.publish(topic, b"", qos=1, retain=True)
+
+
+async def stop_agents(procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    """SIGTERM and wait, keeping the loop (and so the relay's close handshakes) running."""
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs.values():
+        try:
+            await asyncio.to_thread(proc.wait, 15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            await asyncio.to_thread(proc.wait, 5)
+
+
+@pytest.mark.broker
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+async def test_three_agents_share_rooms_survive_a_kill_and_rebalance_on_join(
+    tmp_path: Path,
+) -> None:
+    """All rooms covered; a SIGKILLed agent's rooms move within 10 s; a new one takes its share;
+    every episode an instance had time to publish reached MQTT, duplicates with one key."""
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    relay = Relay(rooms=[f"room{i}" for i in range(12)])
+    first = ["a", "b", "c"]
+    start = assign(relay.rooms, first)
+    victim = max(first, key=lambda m: sum(o == m for o in start.values()))
+    survivors = [m for m in first if m != victim]
+    newcomer = next(n for n in "defgh" if n in assign(relay.rooms, [*survivors, n]).values())
+    received: list[dict[str, Any]] = []
+    ready = asyncio.Event()
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    died: dict[str, float] = {}
+    async with serve(relay.handler, "127.0.0.1", 0) as server:
+        relay.port = server.sockets[0].getsockname()[1]
+        subscriber = asyncio.create_task(collect_alerts(prefix, received, ready))
+        senders = [asyncio.create_task(relay.broadcast(r, 0.29 * i))
+                   for i, r in enumerate(relay.rooms)]  # fmt: skip
+        try:
+            await asyncio.wait_for(ready.wait(), 10)
+            for name in first:
+                procs[name] = start_agent(tmp_path, name, prefix, relay)
+            await wait_owners(relay, start, within=30)
+            await asyncio.sleep(4)
+
+            procs[victim].send_signal(signal.SIGKILL)
+            died[victim] = time.time()
+            moved = await wait_owners(relay, assign(relay.rooms, survivors), within=10)
+            await asyncio.sleep(4)
+
+            procs[newcomer] = start_agent(tmp_path, newcomer, prefix, relay)
+            joined = assign(relay.rooms, [*survivors, newcomer])
+            assert await wait_owners(relay, joined, within=10) < 10
+            await asyncio.sleep(4)
+        finally:
+            for task in senders:
+                task.cancel()
+            await asyncio.sleep(2.5)  # let the last alerts out
+            await stop_agents(procs)
+            subscriber.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await subscriber
+            await clear_retained(prefix)
+    assert moved < 10
+    assert {m for m, p in procs.items() if p.returncode == 0} == {*survivors, newcomer}
+
+    first_seen = {(a["room"], a["first_seen"]) for a in received if a["version"] == 1}
+    frames: dict[tuple[str, int], list[Frame]] = {}
+    for frame in relay.frames:
+        frames.setdefault((frame.room, frame.episode), []).append(frame)
+    lost = []
+    for (room, episode), group in frames.items():
+        had_time = [
+            f
+            for f in group
+            if any(f.ts + PUBLISH_GRACE < died.get(r, math.inf) for r in f.receivers)
+        ]
+        alerted = any((room, f.ts) in first_seen for f in group)  # fmt: skip
+        if had_time and not alerted:
+            lost.append((room, episode, [sorted(f.receivers) for f in group]))
+    assert not lost, lost
+    assert len(first_seen) >= len(relay.rooms) * 4
+    ids: dict[tuple[str, float], set[str]] = {}
+    for a in received:
+        ids.setdefault((a["room"], a["first_seen"]), set()).add(a["alert_id"])
+    assert all(len(v) == 1 for v in ids.values())
