@@ -167,7 +167,9 @@ def free_port() -> int:
         return port
 
 
-def write_config(tmp: Path, *, rooms: int, relay_port: int, prefix: str, metrics_port: int) -> Path:
+def write_config(
+    tmp: Path, *, rooms: int, relay_port: int, prefix: str, metrics_port: int, quiet: float
+) -> Path:
     """A real agent config: one json_ws source per room, MQTT sink, metrics endpoint."""
     sources = [{"type": "json_ws", "room": f"room{i}",
                 "url": f"ws://127.0.0.1:{relay_port}/room{i}"} for i in range(rooms)]  # fmt: skip
@@ -177,7 +179,7 @@ def write_config(tmp: Path, *, rooms: int, relay_port: int, prefix: str, metrics
         "sinks": [{"type": "mqtt", "prefix": prefix, "commands": False}],
         "outbox": {"path": str(tmp / "outbox.db")},
         "metrics": {"listen": f"127.0.0.1:{metrics_port}"},
-        "aggregate": {"quiet_seconds": 0.5, "update_interval": 2.0, "spike_min_count": 1_000_000},
+        "aggregate": {"quiet_seconds": quiet, "update_interval": 2.0, "spike_min_count": 1_000_000},
         "room_cap": max(200, rooms),
         "log_level": "warning",
     }
@@ -253,7 +255,12 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def run_once(
-    rooms: int, rate: float, seconds: float, share: float = 0.05, sample_every: float = 1.0
+    rooms: int,
+    rate: float,
+    seconds: float,
+    share: float = 0.05,
+    sample_every: float = 1.0,
+    quiet: float = 0.5,
 ) -> Result:
     """One run: relays, agent and subscriber up; send for ``seconds``; drain; measure."""
     ctx = mp.get_context("spawn")
@@ -273,7 +280,7 @@ async def run_once(
         assert kind == "port"
         metrics_port = free_port()
         config = write_config(tmp, rooms=rooms, relay_port=relay_port, prefix=prefix,
-                              metrics_port=metrics_port)  # fmt: skip
+                              metrics_port=metrics_port, quiet=quiet)  # fmt: skip
         agent = start_agent(config, tmp / "agent.log")
         proc = psutil.Process(agent.pid)
         kind, _ = await asyncio.to_thread(relay_out.get, True, 120)

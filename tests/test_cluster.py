@@ -26,7 +26,16 @@ from hypothesis import strategies as st
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from agent.cluster import Membership, Presence, assign, parse_presence, presence_document
+from agent.cluster import (
+    Cluster,
+    Membership,
+    Presence,
+    assign,
+    parse_presence,
+    presence_document,
+)
+from agent.config import ClusterConfig
+from agent.metrics import Metrics
 from tests.conftest import ROOT
 
 ROOMS = [f"room{i}" for i in range(2000)]
@@ -355,3 +364,87 @@ async def test_three_agents_share_rooms_survive_a_kill_and_rebalance_on_join(
     for a in received:
         ids.setdefault((a["room"], a["first_seen"]), set()).add(a["alert_id"])
     assert all(len(v) == 1 for v in ids.values())
+
+
+class IdleSource:
+    """A room source that only idles (the cluster starts and stops it)."""
+
+    finite = False
+
+    def __init__(self, room: str) -> None:
+        self.room = room
+        self.name = f"idle:{room}"
+
+    async def run(self, ingress: object) -> None:
+        await asyncio.Event().wait()
+
+
+class Control:
+    """The pipeline's add/remove as the cluster sees it, recording what runs."""
+
+    def __init__(self) -> None:
+        self.running: dict[str, object] = {}
+
+    @property
+    def source_names(self) -> list[str]:
+        return list(self.running)
+
+    def add_source(self, source: IdleSource) -> None:
+        self.running[source.name] = source
+
+    def remove_source(self, name: str) -> None:
+        self.running.pop(name, None)
+
+
+async def retained_presence(prefix: str, member: str) -> dict[str, Any]:
+    async with aiomqtt.Client("127.0.0.1", 1883, protocol=aiomqtt.ProtocolVersion.V5) as client:
+        await client.subscribe(f"{prefix}/v1/agents/{member}/presence")
+        async with asyncio.timeout(5):
+            async for message in client.messages:
+                assert isinstance(message.payload, bytes)
+                doc: dict[str, Any] = orjson.loads(message.payload)
+                return doc
+    raise AssertionError("no retained presence")
+
+
+@pytest.mark.broker
+async def test_stale_online_without_a_will_times_out_and_clean_stop_says_offline() -> None:
+    """A retained "online" that never beats again is dropped after the timeout and its rooms
+    are taken; a stopped member leaves "offline" retained."""
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    rooms = [f"r{i}" for i in range(12)]
+    assert "ghost" in assign(rooms, ["ghost", "me"]).values()
+    ghost = {"instance": "ghost", "state": "online", "ts": time.time(), "member": True}
+    async with aiomqtt.Client("127.0.0.1", 1883, protocol=aiomqtt.ProtocolVersion.V5) as client:
+        await client.publish(f"{prefix}/v1/agents/ghost/presence", orjson.dumps(ghost), qos=1,
+                             retain=True)  # fmt: skip
+    config = ClusterConfig(enabled=True, prefix=prefix, heartbeat_seconds=0.3, will_delay=1,
+                           member_timeout_seconds=1.5, settle_seconds=0.3)  # fmt: skip
+    metrics = Metrics()
+    cluster = Cluster(config, "me", [IdleSource(r) for r in rooms], metrics)
+    control = Control()
+    cluster.bind(control)
+    runner = asyncio.create_task(cluster.run(None))  # type: ignore[arg-type]
+    try:
+        mine = {r for r, m in assign(rooms, ["ghost", "me"]).items() if m == "me"}
+        async with asyncio.timeout(5):
+            while cluster.members != ["ghost", "me"]:  # noqa: ASYNC110 - polling state
+                await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)
+        assert set(control.running) == {f"idle:{r}" for r in mine}
+        assert metrics.registry.get_sample_value("danmaku_cluster_members") == 2
+        async with asyncio.timeout(5):
+            while cluster.members != ["me"] or len(control.running) < len(rooms):  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        assert metrics.registry.get_sample_value("danmaku_cluster_rooms_owned") == len(rooms)
+        assert metrics.registry.get_sample_value("danmaku_cluster_rebalances_total") == 1
+        online = await retained_presence(prefix, "me")
+        assert (online["state"], online["member"], len(online["rooms"])) == ("online", True, 12)
+    finally:
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner
+    try:
+        assert (await retained_presence(prefix, "me"))["state"] == "offline"
+    finally:
+        await clear_retained(prefix)
