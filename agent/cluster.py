@@ -246,7 +246,6 @@ class Cluster:
         self._heal = asyncio.Event()
         self._connected = False
         self._settled = False
-        self._client: aiomqtt.Client | None = None
         self._args = cluster_client_args(config, f"danmaku-{self.instance}-cluster")
         self._tick = min(0.5, config.heartbeat_seconds / 4)
 
@@ -280,8 +279,12 @@ class Cluster:
         )
 
     def set_sources(self, sources: Sequence[Source]) -> list[Source]:
-        """New sources from a reload; returns the unsharded ones (the caller runs them)."""
-        self._by_room, self.unsharded = split_sources(sources)
+        """New sources from a reload; returns the unsharded ones (the caller runs them).
+
+        A room source already running under the same name keeps running undisturbed.
+        """
+        running = self._state.started
+        self._by_room, self.unsharded = split_sources([running.get(s.name, s) for s in sources])
         self._rebalance()
         return list(self.unsharded)
 
@@ -306,8 +309,10 @@ class Cluster:
         for room in gained:
             state.releasing.pop(room, None)
         for room in lost:
+            to = assignment.get(room)
+            if to is None:
+                continue  # removed from the config: stopped at once
             # Read on until the new owner says it reads the room too (or it had time to).
-            to = assignment[room]
             claimed = room in state.claims.get(to, frozenset())
             wait = self.config.handover_seconds if claimed else self.config.member_timeout_seconds
             state.releasing[room] = _Release(to, now + wait)
@@ -334,7 +339,7 @@ class Cluster:
         for name in list(state.started):
             if name not in running:
                 del state.started[name]
-            elif name not in wanted or wanted[name] is not state.started[name]:
+            elif name not in wanted:
                 control.remove_source(name)
         for name, source in wanted.items():
             # A source still stopping keeps its name until it is done; start it after.

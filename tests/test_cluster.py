@@ -410,7 +410,7 @@ async def retained_presence(prefix: str, member: str) -> dict[str, Any]:
 @pytest.mark.broker
 async def test_stale_online_without_a_will_times_out_and_clean_stop_says_offline() -> None:
     """A retained "online" that never beats again is dropped after the timeout and its rooms
-    are taken; a stopped member leaves "offline" retained."""
+    are taken; a reload adds and removes rooms; a stopped member leaves "offline" retained."""
     prefix = f"t{uuid.uuid4().hex[:10]}"
     rooms = [f"r{i}" for i in range(12)]
     assert "ghost" in assign(rooms, ["ghost", "me"]).values()
@@ -440,6 +440,14 @@ async def test_stale_online_without_a_will_times_out_and_clean_stop_says_offline
         assert metrics.registry.get_sample_value("danmaku_cluster_rebalances_total") == 1
         online = await retained_presence(prefix, "me")
         assert (online["state"], online["member"], len(online["rooms"])) == ("online", True, 12)
+        # A reload: r0 removed, r99 added; the rooms still listed keep their running source.
+        kept = control.running["idle:r1"]
+        cluster.set_sources([IdleSource(r) for r in [*rooms[1:], "r99"]])
+        wanted = {f"idle:{r}" for r in [*rooms[1:], "r99"]}
+        async with asyncio.timeout(5):
+            while set(control.running) != wanted:  # noqa: ASYNC110 - polling state
+                await asyncio.sleep(0.02)
+        assert control.running["idle:r1"] is kept
     finally:
         runner.cancel()
         with contextlib.suppress(asyncio.CancelledError):
