@@ -414,45 +414,45 @@ async def test_stale_online_without_a_will_times_out_and_clean_stop_says_offline
     prefix = f"t{uuid.uuid4().hex[:10]}"
     rooms = [f"r{i}" for i in range(12)]
     assert "ghost" in assign(rooms, ["ghost", "me"]).values()
-    ghost = {"instance": "ghost", "state": "online", "ts": time.time(), "member": True}
-    async with aiomqtt.Client("127.0.0.1", 1883, protocol=aiomqtt.ProtocolVersion.V5) as client:
-        await client.publish(f"{prefix}/v1/agents/ghost/presence", orjson.dumps(ghost), qos=1,
-                             retain=True)  # fmt: skip
-    config = ClusterConfig(enabled=True, prefix=prefix, heartbeat_seconds=0.3, will_delay=1,
-                           member_timeout_seconds=1.5, settle_seconds=0.3)  # fmt: skip
-    metrics = Metrics()
-    cluster = Cluster(config, "me", [IdleSource(r) for r in rooms], metrics)
-    control = Control()
-    cluster.bind(control)
-    runner = asyncio.create_task(cluster.run(None))  # type: ignore[arg-type]
     try:
-        mine = {r for r, m in assign(rooms, ["ghost", "me"]).items() if m == "me"}
-        async with asyncio.timeout(5):
-            while cluster.members != ["ghost", "me"]:  # noqa: ASYNC110 - polling state
-                await asyncio.sleep(0.02)
-        await asyncio.sleep(0.1)
-        assert set(control.running) == {f"idle:{r}" for r in mine}
-        assert metrics.registry.get_sample_value("danmaku_cluster_members") == 2
-        async with asyncio.timeout(5):
-            while cluster.members != ["me"] or len(control.running) < len(rooms):  # noqa: ASYNC110
-                await asyncio.sleep(0.02)
-        assert metrics.registry.get_sample_value("danmaku_cluster_rooms_owned") == len(rooms)
-        assert metrics.registry.get_sample_value("danmaku_cluster_rebalances_total") == 1
-        online = await retained_presence(prefix, "me")
-        assert (online["state"], online["member"], len(online["rooms"])) == ("online", True, 12)
-        # A reload: r0 removed, r99 added; the rooms still listed keep their running source.
-        kept = control.running["idle:r1"]
-        cluster.set_sources([IdleSource(r) for r in [*rooms[1:], "r99"]])
-        wanted = {f"idle:{r}" for r in [*rooms[1:], "r99"]}
-        async with asyncio.timeout(5):
-            while set(control.running) != wanted:  # noqa: ASYNC110 - polling state
-                await asyncio.sleep(0.02)
-        assert control.running["idle:r1"] is kept
-    finally:
-        runner.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await runner
-    try:
+        ghost = {"instance": "ghost", "state": "online", "ts": time.time(), "member": True}
+        async with aiomqtt.Client("127.0.0.1", 1883, protocol=aiomqtt.ProtocolVersion.V5) as client:
+            await client.publish(f"{prefix}/v1/agents/ghost/presence", orjson.dumps(ghost), qos=1,
+                                 retain=True)  # fmt: skip
+        config = ClusterConfig(enabled=True, prefix=prefix, heartbeat_seconds=0.3, will_delay=1,
+                               member_timeout_seconds=1.5, settle_seconds=0.3)  # fmt: skip
+        metrics = Metrics()
+        cluster = Cluster(config, "me", [IdleSource(r) for r in rooms], metrics)
+        control = Control()
+        cluster.bind(control)
+        runner = asyncio.create_task(cluster.run(None))  # type: ignore[arg-type]
+        try:
+            mine = {r for r, m in assign(rooms, ["ghost", "me"]).items() if m == "me"}
+            async with asyncio.timeout(5):
+                while cluster.members != ["ghost", "me"]:  # noqa: ASYNC110 - polling state
+                    await asyncio.sleep(0.02)
+            await asyncio.sleep(0.1)
+            assert set(control.running) == {f"idle:{r}" for r in mine}
+            assert metrics.registry.get_sample_value("danmaku_cluster_members") == 2
+            async with asyncio.timeout(5):
+                while cluster.members != ["me"] or len(control.running) < len(rooms):  # noqa: ASYNC110
+                    await asyncio.sleep(0.02)
+            assert metrics.registry.get_sample_value("danmaku_cluster_rooms_owned") == len(rooms)
+            assert metrics.registry.get_sample_value("danmaku_cluster_rebalances_total") == 1
+            online = await retained_presence(prefix, "me")
+            assert (online["state"], online["member"], len(online["rooms"])) == ("online", True, 12)
+            # A reload: r0 removed, r99 added; the rooms still listed keep their running source.
+            kept = control.running["idle:r1"]
+            cluster.set_sources([IdleSource(r) for r in [*rooms[1:], "r99"]])
+            wanted = {f"idle:{r}" for r in [*rooms[1:], "r99"]}
+            async with asyncio.timeout(5):
+                while set(control.running) != wanted:  # noqa: ASYNC110 - polling state
+                    await asyncio.sleep(0.02)
+            assert control.running["idle:r1"] is kept
+        finally:
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
         assert (await retained_presence(prefix, "me"))["state"] == "offline"
     finally:
-        await clear_retained(prefix)
+        await clear_retained(prefix)  # also after a failure, leave the broker clean
