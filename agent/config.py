@@ -422,6 +422,27 @@ class StoreConfig(_Model):
 
     url: str = "sqlite:///data/danmaku.db"
     retention_days: int = Field(180, ge=1)
+    # A running agent deletes records past retention this often (0 = only `danmaku-agent purge`).
+    purge_interval_hours: float = Field(24.0, ge=0)
+    # Records held in memory while the database is unreachable; past it new ones are dropped
+    # (and counted in danmaku_records_dropped_total).
+    buffer_size: int = Field(100_000, ge=100)
+    batch_size: int = Field(500, ge=1, le=10_000)
+    flush_interval: float = Field(0.5, gt=0)
+    retry_max: float = Field(30.0, gt=0)
+    # At shutdown, how long to keep trying to write what is buffered.
+    close_timeout: float = Field(10.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, value: str) -> str:
+        scheme = value.partition(":")[0]
+        if scheme not in ("sqlite", "sqlite+aiosqlite", "postgresql", "postgres",
+                          "postgresql+asyncpg") or "://" not in value:  # fmt: skip
+            raise ValueError(
+                f"not a sqlite:///PATH or postgresql://USER@HOST/DB URL: {value.split('@')[-1]!r}"
+            )
+        return value
 
 
 class MetricsConfig(_Model):

@@ -170,6 +170,34 @@ class Metrics:
             "Membership changes that re-assigned the rooms.",
             registry=r,
         )
+        self.records_written = Counter(
+            "danmaku_records_written",
+            "Rows committed to the records store, by table.",
+            ["table"],
+            registry=r,
+        )
+        self.records_dropped = Counter(
+            "danmaku_records_dropped",
+            "Records never written (buffer_full, rejected by the database, shutdown), by table.",
+            ["table", "reason"],
+            registry=r,
+        )
+        self.store_errors = Counter(
+            "danmaku_store_errors",
+            "Failed record writes, by reason (unreachable, locked, read_only, full, ...).",
+            ["reason"],
+            registry=r,
+        )
+        self.store_pending = Gauge(
+            "danmaku_store_pending",
+            "Records buffered in memory and not yet committed to the store.",
+            registry=r,
+        )
+        self.store_up = Gauge(
+            "danmaku_store_up",
+            "1 while the last write to the records store succeeded.",
+            registry=r,
+        )
         self.model_info = Info("danmaku_model", "The intent model in use.", registry=r)
         self.build_info = Info("danmaku_build", "The agent build.", registry=r)
 
