@@ -191,7 +191,17 @@ class Service:
             sources = self.cluster.unsharded
         async with AsyncExitStack() as stack:
             lineup = getattr(detector.lineup, "set", None)
-            alerting = await build_alerting(config, self.metrics, stack, lineup=lineup)
+            records = None
+            if config.store is not None:
+                from agent.store import RecordStore  # noqa: PLC0415 - only when store: is set
+
+                # Entered first, so it is closed last: after the outbox drained and the
+                # alert book published its final versions.
+                store = RecordStore.from_config(config.store, self.metrics)
+                records = await stack.enter_async_context(store)
+            alerting = await build_alerting(
+                config, self.metrics, stack, lineup=lineup, records=records
+            )
             stack.callback(alerting.close)
             self.alerting = alerting
             if config.web is not None:
@@ -210,6 +220,7 @@ class Service:
                 queue_size=config.pipeline.queue_size,
                 shutdown_timeout=config.pipeline.shutdown_timeout,
                 route=alerting.book,
+                records=records,
             )
             if self.cluster is not None:
                 self.cluster.bind(self.pipeline)
