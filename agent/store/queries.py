@@ -43,15 +43,15 @@ async def purge(conn: AsyncConnection, cutoff: float, *, dry_run: bool = False) 
     counts: dict[str, int] = {}
     for table, where in targets:
         if dry_run:
-            counts[table.name] = await _count(conn, table, where)
+            counts[str(table.name)] = await _count(conn, table, where)
         else:
             result = await conn.execute(sa.delete(table).where(where))
-            counts[table.name] = int(result.rowcount)
+            counts[str(table.name)] = int(result.rowcount)
     return counts
 
 
 def _plain(row: sa.Row[Any]) -> dict[str, Any]:
-    return dict(row._mapping)
+    return {str(key): value for key, value in row._mapping.items()}
 
 
 async def user_inquiries(conn: AsyncConnection, user_hash: str) -> list[dict[str, Any]]:
