@@ -1,4 +1,10 @@
-"""Decode one relay frame (event JSON text) into an event, counting what is rejected."""
+"""Decode one relay frame (event JSON text) into an event, counting what is rejected.
+
+Rejection reasons (the ``reason`` label of ``danmaku_frames_rejected_total``): ``too_large``,
+``bad_utf8``, ``bad_json``, ``too_deep`` from decoding, and ``not_object``, ``missing_field``,
+``bad_field``, ``unknown_type`` from ``agent.events.parse_event``. Comments leave ranked by
+the after-sales prefilter, so the ingress knows what to shed last.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from agent.errors import FrameRejected
 from agent.events import Event, parse_event
 from agent.logs import get_logger
 from agent.metrics import Metrics
+from agent.prefilter import Prefilter, default_prefilter
 from agent.ratelimit import LogThrottle
 
 # One event JSON is a few hundred bytes; anything past this is an attack or a bug.
@@ -22,12 +29,19 @@ class FrameDecoder:
     """Callable: frame text/bytes → ``Event`` or ``None`` (ignored or rejected, counted)."""
 
     def __init__(
-        self, source: str, metrics: Metrics, *, room: str | None = None, name: str | None = None
+        self,
+        source: str,
+        metrics: Metrics,
+        *,
+        room: str | None = None,
+        name: str | None = None,
+        prefilter: Prefilter | None = None,
     ) -> None:
         self.source = source
         self.metrics = metrics
         self.room = room
         self.name = name or source
+        self.prefilter = prefilter if prefilter is not None else default_prefilter()
         self._throttle = LogThrottle()
 
     def reject(self, reason: str, detail: str = "") -> None:
@@ -41,14 +55,14 @@ class FrameDecoder:
             )  # fmt: skip
 
     def __call__(self, frame: str | bytes, received: float) -> Event | None:
+        """Parse one frame; ``None`` when it was ignored or rejected (both counted)."""
         if len(frame) > MAX_EVENT_BYTES:
             self.reject("too_large", f"{len(frame)} bytes")
             return None
         try:
             obj: Any = orjson.loads(frame)
         except orjson.JSONDecodeError as exc:
-            reason = "bad_utf8" if "utf-8" in str(exc).lower() else "bad_json"
-            self.reject(reason, str(exc))
+            self.reject(_json_reason(exc), str(exc))
             return None
         if self.room is not None and isinstance(obj, dict):
             # A relay connection serves one configured room; the config is authoritative.
@@ -61,4 +75,15 @@ class FrameDecoder:
         if event is None:
             kind = obj.get("type") if isinstance(obj, dict) else None
             self.metrics.events_ignored.labels(self.source, str(kind)[:32]).inc()
-        return event
+            return None
+        return self.prefilter.mark(event)
+
+
+def _json_reason(exc: orjson.JSONDecodeError) -> str:
+    """The closed reason for an orjson failure."""
+    message = str(exc).lower()
+    if "utf-8" in message:
+        return "bad_utf8"
+    if "depth limit" in message or "recursion" in message:
+        return "too_deep"
+    return "bad_json"

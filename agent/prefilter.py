@@ -1,0 +1,94 @@
+"""A cheap keyword prefilter that ranks events for overload shedding.
+
+An Aho-Corasick automaton over an after-sales lexicon (``agent/data/after_sales_keywords.txt``)
+tells in one pass whether a comment is a *likely* after-sales message. It decides nothing but
+the order in which the ingress sheds under overload; the intent model still classifies every
+message that gets through.
+
+    PRIORITY_CHATTER < PRIORITY_PAID < PRIORITY_AFTER_SALES < PRIORITY_SPEECH
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import ahocorasick
+
+from agent.events import Comment, Event
+
+LEXICON_PATH = Path(__file__).parent / "data" / "after_sales_keywords.txt"
+
+PRIORITY_CHATTER = 0
+# A paid super chat the host reads out loud; kept before chatter.
+PRIORITY_PAID = 1
+PRIORITY_AFTER_SALES = 2
+# The host's words are checked for misstatements (5.2.1 b); never shed before comments.
+PRIORITY_SPEECH = 3
+MAX_PRIORITY = PRIORITY_SPEECH
+
+
+def read_lexicon(path: Path = LEXICON_PATH) -> list[str]:
+    """The keywords of a lexicon file: one per line, ``#`` comments and blanks skipped."""
+    words = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        word = line.split("#", 1)[0].strip()
+        if word:
+            words.append(word.lower())
+    return words
+
+
+class Prefilter:
+    """Callable: ``(text, paid)`` → priority, from a keyword automaton built once."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self._automaton: Any = ahocorasick.Automaton()
+        count = 0
+        for word in words:
+            key = word.lower()
+            if key:
+                self._automaton.add_word(key, key)
+                count += 1
+        self.size = count
+        if count:
+            self._automaton.make_automaton()
+
+    @classmethod
+    def load(cls, path: Path = LEXICON_PATH) -> Prefilter:
+        """A prefilter over the keywords of ``path``."""
+        return cls(read_lexicon(path))
+
+    def hit(self, text: str) -> bool:
+        """Whether ``text`` contains any keyword (case-insensitive)."""
+        if not self.size:
+            return False
+        return next(self._automaton.iter(text.lower()), None) is not None
+
+    def __call__(self, text: str, *, paid: bool = False) -> int:
+        """The shedding priority of a comment with this text."""
+        if self.hit(text):
+            return PRIORITY_AFTER_SALES
+        return PRIORITY_PAID if paid else PRIORITY_CHATTER
+
+    def mark(self, event: Event) -> Event:
+        """``event`` with its priority set (comments only; speech ranks by type)."""
+        if not isinstance(event, Comment):
+            return event
+        priority = self(event.text, paid=event.paid)
+        return event if priority == event.priority else replace(event, priority=priority)
+
+
+@functools.cache
+def default_prefilter() -> Prefilter:
+    """The process-wide prefilter over the bundled lexicon (built on first use)."""
+    return Prefilter.load()
+
+
+def priority_of(event: Event) -> int:
+    """The shedding rank of a queued event, clamped to ``0..MAX_PRIORITY``."""
+    if isinstance(event, Comment):
+        return min(max(event.priority, 0), MAX_PRIORITY)
+    return PRIORITY_SPEECH
