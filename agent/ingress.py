@@ -3,6 +3,12 @@
 ``put`` waits for room (finite sources lose nothing); ``offer`` never waits and sheds under
 overload (live sources must keep reading their sockets). Every accepted message is counted
 per room and source here, once, so sources only count what they reject.
+
+Shedding is by priority (``agent.prefilter``): when the queue is full, an offered event evicts
+the oldest queued event of the lowest priority below its own (``reason="evicted"``); when
+nothing queued ranks lower, the offered event itself is dropped (``reason="overload"``). A
+likely after-sales comment therefore pushes out chatter instead of being lost. Detection
+still sees the survivors in arrival order.
 """
 
 from __future__ import annotations
@@ -13,27 +19,42 @@ from collections import deque
 
 from agent.events import Event
 from agent.metrics import Metrics
+from agent.prefilter import MAX_PRIORITY, priority_of
 
 
-class IngressClosed(Exception):
+class IngressClosed(Exception):  # noqa: N818 - public name kept for existing callers
     """Raised by ``put`` after ``close``: the pipeline is draining."""
 
 
+class _Slot:
+    """One queued event; an evicted slot stays in the arrival queue, marked dead."""
+
+    __slots__ = ("alive", "event", "priority")
+
+    def __init__(self, event: Event, priority: int) -> None:
+        self.event = event
+        self.priority = priority
+        self.alive = True
+
+
 class QueueIngress:
-    """A bounded FIFO with back-pressure for ``put`` and drop-and-count for ``offer``."""
+    """A bounded FIFO with back-pressure for ``put`` and priority shedding for ``offer``."""
 
     def __init__(self, metrics: Metrics, capacity: int = 10_000) -> None:
         self.metrics = metrics
         self.capacity = capacity
-        self._items: deque[Event] = deque()
+        # Arrival order (alive and evicted slots) and, per priority, the alive slots in order.
+        self._items: deque[_Slot] = deque()
+        self._levels: list[deque[_Slot]] = [deque() for _ in range(MAX_PRIORITY + 1)]
+        self._size = 0
         self._not_empty = asyncio.Event()
         self._not_full = asyncio.Event()
         self._not_full.set()
         self._closed = False
-        metrics.track_queue("ingress", lambda: len(self._items), capacity)
+        metrics.track_queue("ingress", lambda: self._size, capacity)
 
     def __len__(self) -> int:
-        return len(self._items)
+        return self._size
 
     @property
     def closed(self) -> bool:
@@ -45,31 +66,60 @@ class QueueIngress:
         self.metrics.messages_received.labels(room, event.source).inc()
         self.metrics.last_message_timestamp.labels(room).set(event.received)
 
-    def _append(self, event: Event) -> None:
-        self._items.append(event)
+    def _drop(self, event: Event, reason: str) -> None:
+        self.metrics.messages_dropped.labels(self.metrics.room(event.room), reason).inc()
+
+    def _append(self, event: Event, priority: int) -> None:
+        slot = _Slot(event, priority)
+        self._items.append(slot)
+        self._levels[priority].append(slot)
+        self._size += 1
         self._not_empty.set()
-        if len(self._items) >= self.capacity:
+        if self._size >= self.capacity:
             self._not_full.clear()
+
+    def _evict_below(self, priority: int) -> Event | None:
+        """Remove the oldest alive event ranked below ``priority``; None when there is none."""
+        for level in self._levels[:priority]:
+            if level:
+                slot = level.popleft()
+                slot.alive = False
+                self._size -= 1
+                if len(self._items) > 2 * self.capacity:
+                    self._compact()
+                return slot.event
+        return None
+
+    def _compact(self) -> None:
+        """Forget evicted slots so the arrival queue stays within twice the capacity."""
+        self._items = deque(slot for slot in self._items if slot.alive)
 
     async def put(self, event: Event) -> None:
         """Enqueue, waiting while full."""
-        while len(self._items) >= self.capacity and not self._closed:
+        while self._size >= self.capacity and not self._closed:
             await self._not_full.wait()
         if self._closed:
             raise IngressClosed
         self._count(event)
-        self._append(event)
+        self._append(event, priority_of(event))
 
     def offer(self, event: Event) -> bool:
-        """Enqueue without waiting; when full the event is dropped and counted."""
+        """Enqueue without waiting; when full, shed the lowest priority, this event or a queued one.
+
+        Returns False when ``event`` itself was dropped.
+        """
         if self._closed:
-            self.metrics.messages_dropped.labels(self.metrics.room(event.room), "shutdown").inc()
+            self._drop(event, "shutdown")
             return False
         self._count(event)
-        if len(self._items) >= self.capacity:
-            self.metrics.messages_dropped.labels(self.metrics.room(event.room), "overload").inc()
-            return False
-        self._append(event)
+        priority = priority_of(event)
+        if self._size >= self.capacity:
+            evicted = self._evict_below(priority)
+            if evicted is None:
+                self._drop(event, "overload")
+                return False
+            self._drop(evicted, "evicted")
+        self._append(event, priority)
         return True
 
     def close(self) -> None:
@@ -80,13 +130,21 @@ class QueueIngress:
 
     async def get_batch(self, limit: int) -> list[Event]:
         """Wait for at least one event and take up to ``limit``; ``[]`` once closed and empty."""
-        while not self._items:
+        while not self._size:
             if self._closed:
                 return []
             self._not_empty.clear()
             await self._not_empty.wait()
-        batch = [self._items.popleft() for _ in range(min(limit, len(self._items)))]
-        if len(self._items) < self.capacity:
+        batch: list[Event] = []
+        items, levels = self._items, self._levels
+        while len(batch) < limit and items:
+            slot = items.popleft()
+            if slot.alive:
+                # The oldest alive slot of its level is this one: levels keep arrival order.
+                levels[slot.priority].popleft()
+                batch.append(slot.event)
+        self._size -= len(batch)
+        if self._size < self.capacity:
             self._not_full.set()
         return batch
 
