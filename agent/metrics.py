@@ -155,6 +155,18 @@ class Metrics:
             "Messages of rooms past the room label cap, reported under room=\"other\".",
             registry=r,
         )
+        self.push_connections = Gauge(
+            "danmaku_push_connections",
+            "Relays connected to a push endpoint, by its configured listen address.",
+            ["listen"],
+            registry=r,
+        )
+        self.push_handshakes_rejected = Counter(
+            "danmaku_push_handshakes_rejected",
+            "Relay connections refused at the handshake (unauthorized, too_many_connections).",
+            ["listen", "reason"],
+            registry=r,
+        )
         self.cluster_members = Gauge(
             "danmaku_cluster_members",
             "Live agent instances sharing the rooms (this one included).",
