@@ -22,6 +22,10 @@ from agent.ratelimit import LogThrottle
 # One event JSON is a few hundred bytes; anything past this is an attack or a bug.
 MAX_EVENT_BYTES = 64 * 1024
 
+# Every ``reason`` a FrameDecoder can count (parse_event's FrameRejected reasons included).
+PARSE_REASONS = frozenset({"not_object", "missing_field", "bad_field", "unknown_type"})
+REJECT_REASONS = PARSE_REASONS | {"too_large", "bad_utf8", "bad_json", "too_deep"}
+
 _log = get_logger("agent.sources")
 
 
