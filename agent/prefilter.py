@@ -63,13 +63,11 @@ class Prefilter:
 
     def hit(self, text: str) -> bool:
         """Whether ``text`` contains any keyword (case-insensitive)."""
-        if not self.size:
-            return False
-        return next(self._automaton.iter(text.lower()), None) is not None
+        return bool(self.size) and next(self._automaton.iter(text.lower()), None) is not None
 
     def __call__(self, text: str, *, paid: bool = False) -> int:
         """The shedding priority of a comment with this text."""
-        if self.hit(text):
+        if self.size and next(self._automaton.iter(text.lower()), None) is not None:
             return PRIORITY_AFTER_SALES
         return PRIORITY_PAID if paid else PRIORITY_CHATTER
 

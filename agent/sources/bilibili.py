@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from prometheus_client import Counter
@@ -167,17 +168,17 @@ class BilibiliSource:
                 comments.append(self._comment(msg, start or received, received, paid=True))
         return comments
 
-    def _comment(
-        self, msg: dict[str, object], ts: float, received: float, *, paid: bool
-    ) -> Comment:
-        """A Comment from a mapped codec message (uid when logged-in viewers show one)."""
-        text = str(msg["text"])[:MAX_TEXT_CHARS]
+    def _comment(self, msg: dict[str, Any], ts: float, received: float, *, paid: bool) -> Comment:
+        """A Comment from a mapped codec message (the uid when the viewer shows one)."""
+        text: str = msg["text"]
+        if len(text) > MAX_TEXT_CHARS:
+            text = text[:MAX_TEXT_CHARS]
         uid = msg["uid"]
-        user = str(uid) if uid else str(msg["uname"])[:MAX_USER_CHARS]
+        user = str(uid) if uid else msg["uname"][:MAX_USER_CHARS]
+        # Positional: this runs once per danmaku.
         return Comment(
-            room=self.room, user=user, text=text, ts=ts, received=received, source=SOURCE,
-            paid=paid, priority=self.prefilter(text, paid=paid),
-        )  # fmt: skip
+            self.room, user, text, ts, received, SOURCE, paid, self.prefilter(text, paid=paid)
+        )
 
     def _count_ignored(self, cmd: str) -> None:
         counter = self._ignored.get(cmd)
