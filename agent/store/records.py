@@ -90,7 +90,8 @@ class RecordStore:
         self.migrated = False
         self.failing: str | None = None
         self._last_logged = 0.0
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # a full batch is ready, or a flush is waiting
+        self._has_items = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
@@ -151,6 +152,7 @@ class RecordStore:
         if ops:
             self._pending.set(len(self.buffer))
             self._idle.clear()
+            self._has_items.set()
             if len(self.buffer) >= self.batch_size:
                 self._wake.set()
 
@@ -250,8 +252,8 @@ class RecordStore:
         while True:
             if not self.buffer:
                 self._idle.set()
-                self._wake.clear()
-                await self._wake.wait()
+                self._has_items.clear()
+                await self._has_items.wait()
                 continue
             if len(self.buffer) < self.batch_size and not self._wake.is_set():
                 # Let a batch gather, unless someone is waiting for a flush.
