@@ -440,7 +440,7 @@ class StoreConfig(_Model):
         if scheme not in ("sqlite", "sqlite+aiosqlite", "postgresql", "postgres",
                           "postgresql+asyncpg") or "://" not in value:  # fmt: skip
             raise ValueError(
-                f"not a sqlite:///PATH or postgresql://USER@HOST/DB URL: {value.split('@')[-1]!r}"
+                f"not a sqlite:///PATH or postgresql://USER@HOST/DB URL: {value.rsplit('@', maxsplit=1)[-1]!r}"
             )
         return value
 
@@ -457,7 +457,7 @@ class WebConfig(_Model):
     """The control desk and REST API."""
 
     listen: str = "127.0.0.1:8080"
-    token_env: str | None = "DANMAKU_DESK_TOKEN"
+    token_env: str | None = "DANMAKU_DESK_TOKEN"  # noqa: S105 - a variable name, not a secret
 
     _listen = field_validator("listen")(_check_listen)
     _env = field_validator("token_env")(_check_env_name)
@@ -535,6 +535,10 @@ class ClusterConfig(_Model):
         return self
 
 
+def _default_sinks() -> list[SinkConfig]:
+    return [ConsoleSinkConfig(type="console")]
+
+
 class AgentConfig(_Model):
     """The whole config file."""
 
@@ -542,7 +546,7 @@ class AgentConfig(_Model):
     sources: list[SourceConfig] = Field(min_length=1)
     catalog: Path | None = None
     lineup: Path | None = None
-    sinks: list[SinkConfig] = Field(default_factory=lambda: [ConsoleSinkConfig(type="console")])
+    sinks: list[SinkConfig] = Field(default_factory=_default_sinks)
     store: StoreConfig | None = None
     metrics: MetricsConfig | None = None
     web: WebConfig | None = None

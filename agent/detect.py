@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from classifiers.labels import AFTER_SALES
-
 from agent.events import Comment, Event, Finding, HostSpeech, Severity
+from classifiers.labels import AFTER_SALES
 
 # Base severity of a single inquiry; aggregation raises it with volume.
 CATEGORY_SEVERITY: dict[str, Severity] = {
@@ -29,9 +28,14 @@ CATEGORY_SEVERITY: dict[str, Severity] = {
 
 
 class _Intent(Protocol):
-    label: str
-    score: float
-    after_sales: bool
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def score(self) -> float: ...
+
+    @property
+    def after_sales(self) -> bool: ...
 
 
 class IntentModel(Protocol):
@@ -42,10 +46,17 @@ class IntentModel(Protocol):
 
 
 class _FaqMatch(Protocol):
-    sku: str
-    question: str
-    reply: str
-    score: float
+    @property
+    def sku(self) -> str: ...
+
+    @property
+    def question(self) -> str: ...
+
+    @property
+    def reply(self) -> str: ...
+
+    @property
+    def score(self) -> float: ...
 
 
 class FaqMatcher(Protocol):
@@ -56,16 +67,28 @@ class FaqMatcher(Protocol):
 
 
 class _Misstatement(Protocol):
-    field: str
-    claimed: str
-    expected: str
-    evidence: str
-    correction: str
+    @property
+    def field(self) -> str: ...
+
+    @property
+    def claimed(self) -> str: ...
+
+    @property
+    def expected(self) -> str: ...
+
+    @property
+    def evidence(self) -> str: ...
+
+    @property
+    def correction(self) -> str: ...
 
 
 class _Compliance(Protocol):
-    term: str
-    evidence: str
+    @property
+    def term(self) -> str: ...
+
+    @property
+    def evidence(self) -> str: ...
 
 
 class _SpeechReport(Protocol):

@@ -158,7 +158,7 @@ class Pipeline:
     async def _aggregate_loop(self) -> None:
         last_tick = time.monotonic()
         while True:
-            finding: Finding | None | bool = False
+            finding: Finding | bool | None = False
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.tick_seconds):
                     finding = await self.findings.get()

@@ -120,7 +120,6 @@ def main() -> None:
 
     try:
         import agent.privacy  # noqa: F401, PLC0415
-
         from agent.cli import main as cli  # noqa: PLC0415
     except ImportError:
         results["cli_per_s"] = None

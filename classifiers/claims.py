@@ -42,16 +42,16 @@ _SAME_DAY = re.compile(r"当天发|今天下单今天发")
 _PRESALE = re.compile(r"预售")
 _RETURN = re.compile(r"(?P<neg>不支持|不能|没有|不)?(?:七天|7天)无理由")
 _WARRANTY = re.compile(
-    rf"(?:保修|质保)(?:期)?(?:是)?{_RANGE}(?:个)?(?P<u>年|月)|{_RANGE.replace('a>', 'c>').replace('b>', 'd>')}(?:个)?(?P<u2>年|月)(?:的)?(?:保修|质保)|(?P<life>终身)(?:保修|质保)"  # noqa: E501 - one pattern/line reads best unwrapped
+    rf"(?:保修|质保)(?:期)?(?:是)?{_RANGE}(?:个)?(?P<u>年|月)|{_RANGE.replace('a>', 'c>').replace('b>', 'd>')}(?:个)?(?P<u2>年|月)(?:的)?(?:保修|质保)|(?P<life>终身)(?:保修|质保)"
 )
 _GIFT = re.compile(
-    rf"(?:送|赠送|赠)(?P<n>{NUM})?(?:个|支|瓶|片|盒|件|只|包|套)?(?P<item>[\u4e00-\u9fa5A-Za-z0-9]{{1,6}}?)(?=[啊呀哦的加和还跟，。 ]|$)"  # noqa: E501 - one pattern/line reads best unwrapped
+    rf"(?:送|赠送|赠)(?P<n>{NUM})?(?:个|支|瓶|片|盒|件|只|包|套)?(?P<item>[\u4e00-\u9fa5A-Za-z0-9]{{1,6}}?)(?=[啊呀哦的加和还跟，。 ]|$)"
 )
 _SPEC = re.compile(rf"(?P<n>{NUM})(?P<u>毫升|ml|g|克|千克|kg|公斤|斤|瓦|w|W|厘米|cm|mAh|毫安)")
 _UNIT_SCALE = {
-    "毫升": ("ml", 1.0), "ml": ("ml", 1.0), "g": ("g", 1.0), "克": ("g", 1.0), "千克": ("g", 1000.0),  # noqa: E501 - one pattern/line reads best unwrapped
-    "kg": ("g", 1000.0), "公斤": ("g", 1000.0), "斤": ("g", 500.0), "瓦": ("w", 1.0), "w": ("w", 1.0),  # noqa: E501 - one pattern/line reads best unwrapped
-    "W": ("w", 1.0), "厘米": ("cm", 1.0), "cm": ("cm", 1.0), "mAh": ("mah", 1.0), "毫安": ("mah", 1.0),  # noqa: E501 - one pattern/line reads best unwrapped
+    "毫升": ("ml", 1.0), "ml": ("ml", 1.0), "g": ("g", 1.0), "克": ("g", 1.0), "千克": ("g", 1000.0),
+    "kg": ("g", 1000.0), "公斤": ("g", 1000.0), "斤": ("g", 500.0), "瓦": ("w", 1.0), "w": ("w", 1.0),
+    "W": ("w", 1.0), "厘米": ("cm", 1.0), "cm": ("cm", 1.0), "mAh": ("mah", 1.0), "毫安": ("mah", 1.0),
 }  # fmt: skip
 
 

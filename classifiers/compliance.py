@@ -1,4 +1,4 @@
-"""广告法 absolute terms in host speech; the term list and its exceptions are data (data/ad_terms.yaml)."""  # noqa: E501 - one pattern/line reads best unwrapped
+"""广告法 absolute terms in host speech; the term list and its exceptions are data (data/ad_terms.yaml)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class ComplianceHit:
 
 
 class ComplianceChecker:
-    """One Aho-Corasick pass finds terms and exception phrases; a term inside an exception is skipped."""  # noqa: E501 - one pattern/line reads best unwrapped
+    """One Aho-Corasick pass finds terms and exception phrases; a term inside an exception is skipped."""
 
     def __init__(self, path: Path = DEFAULT_TERMS) -> None:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

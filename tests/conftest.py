@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,7 +37,7 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def hash_key_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def hash_key_env(monkeypatch: pytest.MonkeyPatch) -> str:
     """A fixed user-hash key in the environment, so runs write no key file."""
     monkeypatch.setenv("DANMAKU_HASH_KEY", "test-hash-key-0123456789abcdef")
-    yield "DANMAKU_HASH_KEY"
+    return "DANMAKU_HASH_KEY"

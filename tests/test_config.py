@@ -42,7 +42,7 @@ def test_broken_config_gives_one_line(tmp_path: Path, text: str, expected: str) 
 
 def test_missing_file(tmp_path: Path) -> None:
     """A config path that does not exist is named in the message."""
-    with pytest.raises(ConfigError, match="nope.yaml: file not found"):
+    with pytest.raises(ConfigError, match=r"nope\.yaml: file not found"):
         load_config(tmp_path / "nope.yaml")
 
 

@@ -147,7 +147,6 @@ def _load(args: argparse.Namespace) -> tuple[IntentClassifier, FaqIndex | None] 
     if args.catalog is None:
         return model, None
     from classifiers.catalog import CatalogError, load_catalog  # noqa: PLC0415
-
     from classifiers.faq import FaqIndex  # noqa: PLC0415
 
     try:

@@ -7,10 +7,9 @@ import time
 from types import TracebackType
 from typing import Any, Self, TextIO
 
-from classifiers.labels import FIELD_ZH, LABEL_ZH
-
 from agent.config import ConsoleSinkConfig
 from agent.events import Alert
+from classifiers.labels import FIELD_ZH, LABEL_ZH
 
 _COLORS = {"low": "\x1b[37m", "medium": "\x1b[33m", "high": "\x1b[31m", "critical": "\x1b[1;41;97m"}
 _RESET = "\x1b[0m"
