@@ -30,14 +30,15 @@ _SEP = r"[-－ \u3000]?"
 _ID_CARD = re.compile(rf"(?<![0-9０-９]){_D}{{6}}(?:19|20){_D}{{2}}{_D}{{4}}{_D}{{3}}[0-9０-９xX]"
                       rf"(?![0-9０-９])")  # fmt: skip
 _MOBILE = re.compile(
-    rf"(?<![0-9０-９])(?:(?:\+|＋)?86{_SEP})?1[3-9３-９]{_D}{_SEP}{_D}{{4}}{_SEP}{_D}{{4}}(?![0-9０-９])"
+    rf"(?<![0-9０-９])(?:(?:\+|＋)?[8８][6６]{_SEP})?[1１][3-9３-９]{_D}{_SEP}{_D}{{4}}{_SEP}{_D}{{4}}"
+    rf"(?![0-9０-９])"
 )
 _MOBILE_CN = re.compile(rf"(?<!{_CN})[一幺]{_CN}{{10}}(?!{_CN})")
 _LANDLINE = re.compile(rf"(?<![0-9０-９])0{_D}{{2,3}}-{_D}{{7,8}}(?![0-9０-９])")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
 # Order, tracking and bank-card numbers: a long run of digits (letters may lead, as in
 # SF1234567890123). The tail is kept so staff can still find the order.
-_LONG_NUMBER = re.compile(rf"(?<![0-9０-９A-Za-z])([A-Za-z]{{0,4}})({_D}{{10,30}})(?![0-9０-９])")
+_LONG_NUMBER = re.compile(rf"(?<![0-9０-９])([A-Za-z]{{0,4}})({_D}{{10,}})(?![0-9０-９])")
 _CHAT_ID = re.compile(
     r"(?i)(微信号?|vx|v信|wx|weixin|wechat|qq号?|扣扣)\s*[:：]?\s*([A-Za-z0-9_-]{5,30})"
 )
