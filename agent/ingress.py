@@ -22,7 +22,7 @@ from agent.metrics import Metrics
 from agent.prefilter import MAX_PRIORITY, priority_of
 
 
-class IngressClosed(Exception):  # noqa: N818 - public name kept for existing callers
+class IngressClosed(Exception):
     """Raised by ``put`` after ``close``: the pipeline is draining."""
 
 
