@@ -38,6 +38,10 @@ class Records(Protocol):
 AlertHook = Callable[[Alert], Alert]
 
 
+def _source_ts(event: Event) -> float:
+    return event.ts
+
+
 class Pipeline:
     """Runs sources and stages until stopped or until every finite source is done."""
 
@@ -92,7 +96,7 @@ class Pipeline:
             return
         task = self._tg.create_task(self._run_source(source), name=f"source[{source.name}]")
         self._source_tasks[source.name] = task
-        task.add_done_callback(lambda _: self._source_done(source.name))
+        task.add_done_callback(lambda done: self._source_done(source.name, done))
 
     def remove_source(self, name: str) -> None:
         """Stop one source without disturbing the others (reload)."""
@@ -100,8 +104,11 @@ class Pipeline:
         if task is not None:
             task.cancel()
 
-    def _source_done(self, name: str) -> None:
-        self._source_tasks.pop(name, None)
+    def _source_done(self, name: str, task: asyncio.Task[None]) -> None:
+        # A source removed and re-added under the same name must not be forgotten when
+        # the old task finishes after the new one started.
+        if self._source_tasks.get(name) is task:
+            del self._source_tasks[name]
         self._sources_changed.set()
 
     async def _run_source(self, source: Source) -> None:
@@ -130,8 +137,9 @@ class Pipeline:
             findings = self.detector(events)
             now = time.time()
             self._detect_latency.observe(time.perf_counter() - started)
-            first = events[0]
-            metrics.source_lag.labels(first.source).observe(max(0.0, now - first.ts))
+            # The oldest event of the batch: under overload that is the lag that matters.
+            oldest = min(events, key=_source_ts)
+            metrics.source_lag.labels(oldest.source).observe(max(0.0, now - oldest.ts))
             for finding in findings:
                 metrics.findings.labels(
                     metrics.room(finding.room), finding.kind, finding.category

@@ -151,6 +151,13 @@ class MqttSink:
             props.MessageExpiryInterval = self.config.message_expiry
         return props
 
+    def _connect_properties(self) -> Properties:
+        # The broker publishes a Will at the earlier of the Will delay and the session's end;
+        # with no session expiry some brokers (EMQX) end the session, and fire, at once.
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = self.config.will_delay
+        return props
+
     def _will(self) -> aiomqtt.Will:
         props = Properties(PacketTypes.WILLMESSAGE)  # type: ignore[no-untyped-call]
         props.WillDelayInterval = self.config.will_delay
@@ -194,8 +201,8 @@ class MqttSink:
             started = time.monotonic()
             problem = "disconnected"
             try:
-                async with aiomqtt.Client(**self._args,
-                                          will=self._will()) as client:  # fmt: skip
+                async with aiomqtt.Client(**self._args, will=self._will(),
+                                          properties=self._connect_properties()) as client:  # fmt: skip
                     await self._on_connect(client)
                     # No subscriptions: the iterator only ends, with MqttError, on disconnect.
                     async for _ in client.messages:
