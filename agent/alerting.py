@@ -107,7 +107,8 @@ async def build_alerting(
     sinks = [await stack.enter_async_context(build_sink(cfg, **context)) for cfg in config.sinks]
     outbox = Outbox(sinks, metrics, store=OutboxStore(config.outbox.path), gate=book.should_notify,
                     retry_initial=config.outbox.retry_initial,
-                    retry_max=config.outbox.retry_max)  # fmt: skip
+                    retry_max=config.outbox.retry_max,
+                    on_delivered=getattr(records, "delivered", None))  # fmt: skip
     book.publish = outbox.submit
     for sink in sinks:
         if isinstance(sink, MqttSink):

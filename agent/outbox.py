@@ -38,6 +38,9 @@ from agent.sinks.base import Sink
 _log = get_logger("agent.outbox")
 
 Gate = Callable[[Alert], bool]
+# Told of every confirmed delivery (alert version, sink name): the records store's
+# "delivered where" column.
+DeliveredHook = Callable[[Alert, str], None]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -131,9 +134,10 @@ class _Lane:
 
     def __init__(
         self, sink: Sink, metrics: Metrics, capacity: int, store: OutboxStore | None,
-        backoff: Backoff,
+        backoff: Backoff, *, on_delivered: DeliveredHook | None = None,
     ) -> None:  # fmt: skip
         self.sink = sink
+        self.on_delivered = on_delivered
         self.capacity = capacity
         self.store = store
         self.items: deque[tuple[int | None, Alert]] = deque()
@@ -245,6 +249,8 @@ class _Lane:
                 self.backoff.reset()
                 now = time.time()
                 for _, alert in batch:
+                    if self.on_delivered is not None:
+                        self.on_delivered(alert, self.sink.name)
                     first = alert.version == 1 or alert.alert_id in self._first_superseded
                     if first and alert.received:
                         self._first_superseded.discard(alert.alert_id)
@@ -270,11 +276,13 @@ class Outbox:
         gate: Gate | None = None,
         retry_initial: float = 0.2,
         retry_max: float = 30.0,
+        on_delivered: DeliveredHook | None = None,
     ) -> None:
         self.store = store
         self.gate = gate
         self.lanes = [
-            _Lane(sink, metrics, capacity, store, Backoff(retry_initial, retry_max))
+            _Lane(sink, metrics, capacity, store, Backoff(retry_initial, retry_max),
+                  on_delivered=on_delivered)
             for sink in sinks
         ]
         if store is not None:

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from agent.aggregate import Aggregator
 from agent.detect import Detector
-from agent.events import Alert, Event, Finding
+from agent.events import Alert, Event, Finding, HostSpeech
 from agent.ingress import QueueIngress
 from agent.logs import get_logger
 from agent.metrics import Metrics
@@ -31,7 +31,7 @@ _log = get_logger("agent.pipeline")
 class Records(Protocol):
     """The records store as the pipeline sees it: a non-blocking submit."""
 
-    def submit(self, record: Finding | Alert) -> None:
+    def submit(self, record: Finding | Alert | HostSpeech) -> None:
         """Queue a record for a batched write; never waits on disk."""
 
 
@@ -135,6 +135,12 @@ class Pipeline:
             started = time.perf_counter()
             events = [self.redact(e) for e in batch]
             findings = self.detector(events)
+            if self.records is not None:
+                # The host's words are kept so a later on-air correction (更正…) closes the
+                # misstatement it corrects, with its time to correction.
+                for event in events:
+                    if isinstance(event, HostSpeech):
+                        self.records.submit(event)
             now = time.time()
             self._detect_latency.observe(time.perf_counter() - started)
             # The oldest event of the batch: under overload that is the lag that matters.

@@ -226,3 +226,16 @@ async def test_newer_version_supersedes_queued_pages(metrics: Metrics, tmp_path:
     assert metrics.registry.get_sample_value(
         "danmaku_deliveries_total", {"sink": "page", "result": "superseded"}) == 2  # fmt: skip
     outbox.close()
+
+
+async def test_confirmed_deliveries_are_reported_once_per_sink(metrics: Metrics) -> None:
+    """The delivered hook hears each confirmed version per sink, never a failed attempt."""
+    heard: list[tuple[str, str]] = []
+    flaky, steady = MemorySink("flaky", fail=1), MemorySink("steady")
+    outbox = Outbox([flaky, steady], metrics, retry_initial=0.001, retry_max=0.002,
+                    on_delivered=lambda a, sink: heard.append((idempotency_key(a), sink)))  # fmt: skip
+    await outbox.submit(alert(0))
+    await outbox.submit(alert(0, version=2))
+    await run_until_drained(outbox)
+    assert sorted(heard) == [("a0:1", "flaky"), ("a0:1", "steady"),
+                             ("a0:2", "flaky"), ("a0:2", "steady")]  # fmt: skip

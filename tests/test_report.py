@@ -133,3 +133,14 @@ def test_chart_labels_are_escaped() -> None:
     svg = hbars("<b>t</b>", [Bar("<script>alert(1)</script>", 3, "3")])
     assert "<script>" not in svg
     assert "&lt;script&gt;" in svg
+
+
+def test_demo_run_records_where_each_alert_went(demo_run: Path) -> None:
+    """Every alert version of the recorded run is noted as delivered to the jsonl sink."""
+    db = demo_run.parent / "records.db"
+    sent = [orjson.loads(line) for line in (demo_run.parent / "alerts.jsonl").read_bytes().splitlines()]
+    with sqlite3.connect(db) as conn:
+        delivered = conn.execute("SELECT COUNT(*) FROM alert_deliveries").fetchone()[0]
+        misstated = conn.execute("SELECT COUNT(*) FROM misstatements").fetchone()[0]
+    assert delivered >= len(sent) > 0
+    assert misstated >= 8  # every misstatement of the demo broadcast is on record

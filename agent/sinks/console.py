@@ -23,9 +23,14 @@ def _printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else "�" for ch in text)
 
 
+# Categories of compliance findings (广告法) are not intent labels or catalog fields.
+_OTHER_ZH = {"ad_law": "广告法绝对化用语"}
+
+
 def category_name(alert: Alert) -> str:
     """The Chinese name of the alert's category."""
-    return LABEL_ZH.get(alert.category) or FIELD_ZH.get(alert.category) or alert.category
+    return (LABEL_ZH.get(alert.category) or FIELD_ZH.get(alert.category)
+            or _OTHER_ZH.get(alert.category) or alert.category)  # fmt: skip
 
 
 def format_alert(alert: Alert, *, color: bool) -> str:
