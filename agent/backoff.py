@@ -7,7 +7,10 @@ from collections.abc import Iterator
 
 
 def backoff_delays(
-    initial: float = 1.0, maximum: float = 30.0, factor: float = 2.0, rng: random.Random | None = None
+    initial: float = 1.0,
+    maximum: float = 30.0,
+    factor: float = 2.0,
+    rng: random.Random | None = None,
 ) -> Iterator[float]:
     """Yield delays drawn uniformly from ``[initial/2, ceiling]`` where the ceiling doubles.
 

@@ -617,7 +617,9 @@ def parse_config(data: object, path: str = "<config>") -> AgentConfig:
         config = AgentConfig.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise ConfigError(path, _format_loc(first["loc"], _union_tags()), _format_problem(first)) from None
+        raise ConfigError(
+            path, _format_loc(first["loc"], _union_tags()), _format_problem(first)
+        ) from None
     base = Path(path).parent if path != "<config>" else Path()
     updates: dict[str, Any] = {"base_dir": base}
     if config.catalog is not None:

@@ -152,7 +152,7 @@ class Metrics:
         )
         self.rooms_folded = Counter(
             "danmaku_rooms_folded",
-            "Messages of rooms past the room label cap, reported under room=\"other\".",
+            'Messages of rooms past the room label cap, reported under room="other".',
             registry=r,
         )
         self.push_connections = Gauge(

@@ -281,8 +281,14 @@ class Outbox:
         self.store = store
         self.gate = gate
         self.lanes = [
-            _Lane(sink, metrics, capacity, store, Backoff(retry_initial, retry_max),
-                  on_delivered=on_delivered)
+            _Lane(
+                sink,
+                metrics,
+                capacity,
+                store,
+                Backoff(retry_initial, retry_max),
+                on_delivered=on_delivered,
+            )
             for sink in sinks
         ]
         if store is not None:

@@ -230,8 +230,11 @@ class Pipeline:
                     await self.outbox.drained()
             except TimeoutError:
                 left = len(self.ingress) + self.findings.qsize()
-                _log.error("shutdown deadline passed; cancelling", undelivered=left,
-                           timeout=self.shutdown_timeout)
+                _log.error(
+                    "shutdown deadline passed; cancelling",
+                    undelivered=left,
+                    timeout=self.shutdown_timeout,
+                )
                 for task in (detect_task, aggregate_task):
                     task.cancel()
             outbox_task.cancel()

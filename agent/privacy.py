@@ -151,7 +151,9 @@ def load_or_create_key(path: Path) -> bytes:
             handle.write(key + b"\n")
         return key
     except OSError as exc:
-        raise ConfigError(str(path), "privacy.key_file", f"cannot read the key file: {exc}") from None
+        raise ConfigError(
+            str(path), "privacy.key_file", f"cannot read the key file: {exc}"
+        ) from None
     if len(key) < 16:
         raise ConfigError(str(path), "privacy.key_file", "the key file holds fewer than 16 bytes")
     return key

@@ -89,7 +89,11 @@ def build_detector(config: AgentConfig) -> tuple[Detector, dict[str, Any]]:
         info["products"] = len(catalog)
         from agent.lineup import Lineup  # noqa: PLC0415
 
-        lineup = Lineup.load(config.lineup, catalog=catalog) if config.lineup else Lineup(catalog=catalog)
+        lineup = (
+            Lineup.load(config.lineup, catalog=catalog)
+            if config.lineup
+            else Lineup(catalog=catalog)
+        )
     detector = Detector(
         intent, faq=faq, speech=speech, lineup=lineup, thresholds=config.classifier.thresholds
     )
@@ -171,8 +175,11 @@ class Service:
         if self.alerting is not None:
             # Routing, rosters, SLAs and mute windows change; open alerts and timers stay.
             self.alerting.book.reconfigure(fresh.routing, fresh.escalation)
-        _log.info("reloaded", added=sorted(set(wanted) - set(running)),
-                  removed=sorted(set(running) - set(wanted)))
+        _log.info(
+            "reloaded",
+            added=sorted(set(wanted) - set(running)),
+            removed=sorted(set(running) - set(wanted)),
+        )
 
     async def run(self) -> int:
         """Run until stopped or until every (finite) source is done; returns the exit code."""
@@ -225,8 +232,14 @@ class Service:
             if self.cluster is not None:
                 self.cluster.bind(self.pipeline)
                 self.pipeline.add_source(self.cluster)
-            _log.info("agent started", instance=config.instance, sources=len(sources),
-                      sinks=[s.name for s in sinks], version=__version__, **info)
+            _log.info(
+                "agent started",
+                instance=config.instance,
+                sources=len(sources),
+                sinks=[s.name for s in sinks],
+                version=__version__,
+                **info,
+            )
             with signal_handlers(self.stop, self.reload):
                 async with running_alerting(alerting):
                     await self.pipeline.run(self.stop)

@@ -24,11 +24,18 @@ def find_demo_config() -> Path | None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``demo``."""
-    parser.add_argument("--speed", type=float, default=None,
-                        help="replay speed (1 = real time, 0 = as fast as possible; default 2)")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=None,
+        help="replay speed (1 = real time, 0 = as fast as possible; default 2)",
+    )
     parser.add_argument("--config", type=Path, default=None, help="use another demo config")
-    parser.add_argument("--keep-state", action="store_true",
-                        help="keep the previous demo run's alerts, outbox and records")
+    parser.add_argument(
+        "--keep-state",
+        action="store_true",
+        help="keep the previous demo run's alerts, outbox and records",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,8 +47,10 @@ def run(args: argparse.Namespace) -> int:
 
     path = args.config or find_demo_config()
     if path is None:
-        print("danmaku-agent: configs/demo.yaml not found; run from the project folder",
-              file=sys.stderr)
+        print(
+            "danmaku-agent: configs/demo.yaml not found; run from the project folder",
+            file=sys.stderr,
+        )
         return 2
     try:
         config = load_config(path)

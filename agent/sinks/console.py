@@ -13,7 +13,12 @@ from classifiers.labels import FIELD_ZH, LABEL_ZH
 
 _COLORS = {"low": "\x1b[37m", "medium": "\x1b[33m", "high": "\x1b[31m", "critical": "\x1b[1;41;97m"}
 _RESET = "\x1b[0m"
-_KIND_ZH = {"inquiry": "咨询", "misstatement": "口播不符", "spike": "激增", "compliance": "违规用语"}
+_KIND_ZH = {
+    "inquiry": "咨询",
+    "misstatement": "口播不符",
+    "spike": "激增",
+    "compliance": "违规用语",
+}
 _STATE_ZH = {"open": "新", "acked": "已确认", "escalated": "已升级", "resolved": "已解决"}
 _SEVERITY_ZH = {"low": "低", "medium": "中", "high": "高", "critical": "紧急"}
 
@@ -56,7 +61,9 @@ def format_alert(alert: Alert, *, color: bool) -> str:
 class ConsoleSink:
     """Prints each alert version to stdout."""
 
-    def __init__(self, config: ConsoleSinkConfig, *, stream: TextIO | None = None, **_: Any) -> None:
+    def __init__(
+        self, config: ConsoleSinkConfig, *, stream: TextIO | None = None, **_: Any
+    ) -> None:
         self.name = "console"
         self.stream = stream or sys.stdout
         self.color = config.color if config.color is not None else self.stream.isatty()

@@ -27,7 +27,9 @@ class JsonlSink:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = self.path.open("ab")
         except OSError as exc:
-            raise DeliveryError(self.name, f"cannot open {self.path}: {exc}", retryable=False) from exc
+            raise DeliveryError(
+                self.name, f"cannot open {self.path}: {exc}", retryable=False
+            ) from exc
         return self
 
     async def __aexit__(

@@ -117,4 +117,3 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, ConnectionClosed):
         return f"connection closed ({exc})"
     return f"{type(exc).__name__}: {exc}"
-

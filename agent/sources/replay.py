@@ -70,4 +70,3 @@ class ReplaySource:
                     return
                 self.events_read += 1
         _log.info("replay finished", path=str(self.path), events=self.events_read)
-
