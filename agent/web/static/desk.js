@@ -8,6 +8,7 @@ const LABELS = {
   product_info: "商品咨询", other: "其他",
   price: "价格", free_shipping: "包邮", ship_within_hours: "发货时效", presale_days: "预售",
   seven_day_return: "七天无理由", warranty_months: "保修期", gifts: "赠品", specs: "规格",
+  ad_law: "广告法绝对化用语",
 };
 const KINDS = { inquiry: "售后问题", misstatement: "口播错误", spike: "集中爆发", compliance: "违规用语" };
 const STATES = { open: "待处理", acked: "已确认", escalated: "已升级", resolved: "已解决" };
@@ -49,7 +50,7 @@ function countdown(seconds) {
 function title(a) {
   if (a.kind === "inquiry") return `${label(a.category)}`;
   if (a.kind === "misstatement") return `口播错误 · ${label(a.category)}`;
-  if (a.kind === "compliance") return `违规用语 · ${a.category}`;
+  if (a.kind === "compliance") return `违规用语 · ${label(a.category)}`;
   return `集中爆发 · ${label(a.category)}`;
 }
 
@@ -195,7 +196,7 @@ function renderBanner() {
   banner.className = a.kind === "compliance" ? "compliance" : "";
   banner.dataset.alertId = a.alert_id;
   banner.querySelector(".banner-kind").textContent =
-    a.kind === "compliance" ? `⚠ 违规用语：${a.category}` : `⚠ 主播口播错误：${label(a.category)}`;
+    a.kind === "compliance" ? `⚠ 违规用语：${label(a.category)}` : `⚠ 主播口播错误：${label(a.category)}`;
   banner.querySelector(".banner-claim").textContent = a.examples && a.examples.length ? `原话：${a.examples[0]}` : "";
   banner.querySelector(".banner-correction").textContent =
     a.correction ? `请主播更正：${correction(a)}` : "请主播立即停止使用并更正";
