@@ -230,9 +230,11 @@ class Pipeline:
                     await self.outbox.drained()
             except TimeoutError:
                 left = len(self.ingress) + self.findings.qsize()
+                # Versions still in the outbox are stored; the next start delivers them.
                 _log.error(
                     "shutdown deadline passed; cancelling",
-                    undelivered=left,
+                    unprocessed=left,
+                    kept_in_outbox=self.outbox.pending(),
                     timeout=self.shutdown_timeout,
                 )
                 for task in (detect_task, aggregate_task):
