@@ -77,6 +77,8 @@ class Pipeline:
         metrics.track_queue("findings", self.findings.qsize, queue_size)
         self._pending_sources = list(sources)
         self._source_tasks: dict[str, asyncio.Task[None]] = {}
+        self._sources: dict[str, Source] = {}
+        self._stopping = False
         self._tg: asyncio.TaskGroup | None = None
         self._sources_changed = asyncio.Event()
         self._detect_latency = metrics.pipeline_latency.labels("detect")
@@ -96,7 +98,25 @@ class Pipeline:
             return
         task = self._tg.create_task(self._run_source(source), name=f"source[{source.name}]")
         self._source_tasks[source.name] = task
+        self._sources[source.name] = source
         task.add_done_callback(lambda done: self._source_done(source.name, done))
+
+    def running_source(self, name: str) -> Source | None:
+        """The source running under ``name``, if any."""
+        return self._sources.get(name) if name in self._source_tasks else None
+
+    def replace_source(self, source: Source) -> None:
+        """Restart a running source with new settings; the new one starts once the old ended.
+
+        Waiting matters for sources that hold a resource under their name (a push endpoint's
+        listening port).
+        """
+        old = self._source_tasks.get(source.name)
+        if old is None:
+            self.add_source(source)
+            return
+        old.add_done_callback(lambda _: None if self._stopping else self.add_source(source))
+        old.cancel()
 
     def remove_source(self, name: str) -> None:
         """Stop one source without disturbing the others (reload)."""
@@ -109,6 +129,7 @@ class Pipeline:
         # the old task finishes after the new one started.
         if self._source_tasks.get(name) is task:
             del self._source_tasks[name]
+            self._sources.pop(name, None)
         self._sources_changed.set()
 
     async def _run_source(self, source: Source) -> None:
@@ -218,6 +239,7 @@ class Pipeline:
                 self.add_source(source)
             self._pending_sources.clear()
             why = await self._wait_for_end(stop)
+            self._stopping = True
             _log.info("shutting down", reason=why, queued=len(self.ingress))
             for task in list(self._source_tasks.values()):
                 task.cancel()

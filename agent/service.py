@@ -169,9 +169,16 @@ class Service:
         for name in running:
             if name not in wanted:
                 self.pipeline.remove_source(name)
+        changed = []
         for name, source in wanted.items():
             if name not in running:
                 self.pipeline.add_source(source)
+                continue
+            current = self.pipeline.running_source(name)
+            if getattr(current, "config", None) != getattr(source, "config", None):
+                # Same room, new url or options: reconnect it alone.
+                self.pipeline.replace_source(source)
+                changed.append(name)
         if self.alerting is not None:
             # Routing, rosters, SLAs and mute windows change; open alerts and timers stay.
             self.alerting.book.reconfigure(fresh.routing, fresh.escalation)
@@ -179,6 +186,7 @@ class Service:
             "reloaded",
             added=sorted(set(wanted) - set(running)),
             removed=sorted(set(running) - set(wanted)),
+            restarted=sorted(changed),
         )
 
     async def run(self) -> int:

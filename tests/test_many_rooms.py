@@ -201,3 +201,40 @@ async def test_reload_adds_and_removes_rooms_without_touching_the_rest(tmp_path:
             "danmaku_reconnects_total", {"room": room, "source": "json_ws"}
         ) in (None, 0.0)
     assert _up(metrics, "gone") == 0
+
+
+async def test_reload_reconnects_a_room_whose_settings_changed(tmp_path: Path) -> None:
+    """A room whose url changed in the config reconnects to the new url; the others stay put."""
+    relay = Relay(rate=50, count=1_000_000)
+    relay.go.set()
+    path = tmp_path / "agent.yaml"
+    async with relay.serving():
+        _write(path, tmp_path, ["steady", "moved"], relay)
+        config = load_config(path)
+        service = Service(config, path)
+        metrics = service.metrics
+        async with AsyncExitStack() as stack:
+            alerting = await build_alerting(config, metrics, stack)
+            stack.callback(alerting.close)
+            pipeline = Pipeline(
+                sources=[JsonWsSource(c, metrics) for c in config.sources],  # type: ignore[arg-type]
+                ingress=QueueIngress(metrics, 1000), redact=Redactor(str, str),
+                detector=Detector(_Chatter()), aggregator=alerting.aggregator,
+                outbox=alerting.outbox, metrics=metrics, route=alerting.book,
+            )  # fmt: skip
+            service.pipeline = pipeline
+            stop = asyncio.Event()
+            async with running(alerting):
+                runner = asyncio.create_task(pipeline.run(stop))
+                await _until(lambda: relay.open == {"steady", "moved"}, "two rooms")
+                data = yaml.safe_load(path.read_text(encoding="utf-8"))
+                data["sources"][1]["url"] = relay.url("moved-v2")
+                path.write_text(yaml.safe_dump(data), encoding="utf-8")
+                service.reload()
+                await _until(lambda: relay.open == {"steady", "moved-v2"}, "the moved room")
+                assert sorted(pipeline.source_names) == ["json_ws:moved", "json_ws:steady"]
+                service.reload()  # nothing changed this time: nothing reconnects
+                await asyncio.sleep(0.2)
+                stop.set()
+                await asyncio.wait_for(runner, 10)
+    assert relay.opened == {"steady": 1, "moved": 1, "moved-v2": 1}
