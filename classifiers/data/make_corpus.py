@@ -28,7 +28,16 @@ from pathlib import Path
 
 import opencc
 
-from classifiers.data.templates import CHATTER_BITS, CLAUSES, FILLERS, NEUTRAL, TEMPLATES
+from classifiers.data.templates import (
+    CHATTER_BITS,
+    CLAUSES,
+    CUE_FRAMES,
+    CUES,
+    FILLERS,
+    FRAMES,
+    NEUTRAL,
+    TEMPLATES,
+)
 
 HERE = Path(__file__).resolve().parent
 _S2T = opencc.OpenCC("s2t")
@@ -177,6 +186,20 @@ def generate(seed: int, per_template: Callable[[str], int]) -> dict[str, list[di
                     text = _mix(text, label, templates, rng)
                 splits[split].append({"text": text, "label": label})
                 made += 1
+    for label, cues in CUES.items():
+        frames = [f for family in CUE_FRAMES[label] for f in FRAMES[family]]
+        for cue in cues:
+            split = split_of(label, cue)
+            made = tries = 0
+            while made < PER_CUE and tries < PER_CUE * 6:
+                tries += 1
+                clean = fill(rng.choice(frames).replace("{x}", cue), rng)
+                text = clean if made == 0 else noisy(clean, rng)
+                if text in seen:
+                    continue
+                seen.add(text)
+                splits[split].append({"text": text, "label": label})
+                made += 1
     for _ in range(CHATTER):
         bits = rng.sample(CHATTER_BITS, rng.choice((1, 1, 2, 2, 3)))
         text = noisy(rng.choice((" ", "", "，", "!")).join(bits), rng)
@@ -194,6 +217,9 @@ def generate(seed: int, per_template: Callable[[str], int]) -> dict[str, list[di
         rng.shuffle(rows)
     return splits
 
+
+# Lines per cue phrase (each wrapped in random frames of its label's families).
+PER_CUE = 14
 
 # Lines made of short chatter pieces.
 CHATTER = 2500
