@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("agent.commands.eval", "evaluate the intent model on labelled JSONL"),
     "check-speech": ("agent.commands.check_speech", "check host utterances against the catalog"),
     "preflight": ("agent.commands.preflight", "check a broadcast script against the catalog"),
+    "eval-speech": ("agent.commands.eval_speech", "score host-speech checking on labelled JSONL"),
     "report": ("agent.commands.report", "write the after-show report of a room"),
     "purge": ("agent.commands.purge", "delete records older than the retention period"),
     "export-user": ("agent.commands.export_user", "export what is stored about one viewer"),
