@@ -51,8 +51,9 @@ def configure_logging(level: str = "info", *, json: bool | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
-    # Library chatter at INFO (every websocket handshake) drowns the agent's own lines.
-    for name in ("websockets", "aiomqtt", "aiohttp.access"):
+    # Library chatter at INFO (every websocket handshake, every Alembic plugin set up at
+    # start) drowns the agent's own lines; the store logs what a migration did itself.
+    for name in ("websockets", "aiomqtt", "aiohttp.access", "alembic"):
         logging.getLogger(name).setLevel(max(numeric, logging.WARNING))
 
 

@@ -33,6 +33,7 @@ from agent.errors import DeliveryError
 from agent.events import Alert
 from agent.logs import get_logger
 from agent.metrics import Metrics
+from agent.ratelimit import OutageLog
 from agent.sinks.base import Sink
 
 _log = get_logger("agent.outbox")
@@ -147,6 +148,7 @@ class _Lane:
         self.idle = asyncio.Event()
         self.idle.set()
         self.backoff = backoff
+        self.outage = OutageLog(_log)
         self.batch_sink = sink if isinstance(sink, BatchSink) else None
         # Paging sinks only need an alert's newest state; logs (jsonl) keep every version.
         self.coalesce = bool(getattr(sink, "notifies", False))
@@ -236,9 +238,9 @@ class _Lane:
                     self._retry.inc(len(batch))
                     delay = self.backoff.next_delay()
                     self.inflight = 0  # nothing is with the sink while we wait
-                    _log.warning("delivery failed; retrying", sink=self.sink.name,
-                                 alert_id=batch[0][1].alert_id, error=exc.problem,
-                                 delay=round(delay, 2))  # fmt: skip
+                    self.outage.failed("delivery failing; alerts kept in the outbox and retried",
+                                       sink=self.sink.name, error=exc.problem,
+                                       pending=len(self.items))  # fmt: skip
                     await asyncio.sleep(delay)
                     continue
                 self._failed.inc(len(batch))
@@ -247,6 +249,8 @@ class _Lane:
             else:
                 self._ok.inc(len(batch))
                 self.backoff.reset()
+                self.outage.recovered("delivery resumed", sink=self.sink.name,
+                                      pending=len(self.items) - len(batch))  # fmt: skip
                 now = time.time()
                 for _, alert in batch:
                     if self.on_delivered is not None:

@@ -36,6 +36,7 @@ from agent.config import MqttSinkConfig, secret_from_env
 from agent.errors import DeliveryError
 from agent.events import SEVERITIES, Alert
 from agent.logs import get_logger
+from agent.ratelimit import OutageLog
 
 _log = get_logger("agent.sinks.mqtt")
 
@@ -140,6 +141,7 @@ class MqttSink:
         self._connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._entered = False
+        self._outage = OutageLog(_log)
         # Resolved now so a missing password variable fails at startup, not in the background.
         identifier = f"danmaku-{topic_part(self.instance)}-{self.name}"
         self._args = client_args(config, identifier)
@@ -218,8 +220,8 @@ class MqttSink:
             if time.monotonic() - started > 10.0:
                 backoff.reset()
             delay = backoff.next_delay()
-            _log.warning("mqtt connection lost; reconnecting", sink=self.name, error=problem,
-                         delay=round(delay, 2))  # fmt: skip
+            self._outage.failed("mqtt broker unreachable; alerts wait in the outbox",
+                                sink=self.name, url=self.config.url, error=problem)  # fmt: skip
             await asyncio.sleep(delay)
 
     async def _on_connect(self, client: aiomqtt.Client) -> None:
@@ -227,7 +229,10 @@ class MqttSink:
         await client.publish(self.topics.presence(self.instance), online, qos=1, retain=True)
         self._client = client
         self._connected.set()
-        _log.info("mqtt connected", sink=self.name, url=self.config.url)
+        if self._outage.down:
+            self._outage.recovered("mqtt reconnected", sink=self.name, url=self.config.url)
+        else:
+            _log.info("mqtt connected", sink=self.name, url=self.config.url)
 
     async def deliver(self, alert: Alert) -> None:
         """Publish one version to its team and assignee topics, then the room status."""
