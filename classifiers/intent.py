@@ -149,10 +149,13 @@ class IntentClassifier:
         kind: Kind,
         temperature: float = 1.0,
         thresholds: Mapping[str, float] | None = None,
+        unseen_weight: float = 0.0,
         version: str = "intent-dev",
     ) -> None:
         if not temperature > 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
+        if not unseen_weight >= 0:
+            raise ValueError(f"unseen_weight must be zero or positive, got {unseen_weight}")
         unknown = set(thresholds or {}) - set(LABELS)
         if unknown:
             raise ValueError(f"unknown label(s) in thresholds: {', '.join(sorted(unknown))}")
@@ -166,6 +169,8 @@ class IntentClassifier:
             tokenizer()  # build the word tokenizer now, so loading pays for it, not scoring
         self._index = {feature: i for i, feature in enumerate(model.vocabulary)}
         self._idf = model.idf
+        self.unseen_weight = unseen_weight
+        self._unseen_idf = unseen_weight * float(model.idf.max()) if len(model.idf) else 0.0
         self._coef = model.coef / temperature
         self._intercept = model.intercept / temperature
         self._results = _RESULTS
@@ -183,6 +188,7 @@ class IntentClassifier:
                 kind=header["kind"],
                 temperature=float(header.get("temperature", 1.0)),
                 thresholds=merged,
+                unseen_weight=float(header.get("unseen_weight", 0.0)),
                 version=str(header.get("version", "intent-unknown")),
             )
         except (TypeError, ValueError) as exc:
@@ -211,11 +217,19 @@ class IntentClassifier:
         known = idx >= 0
         if not known.any():
             return self._intercept.copy()
+        unseen = self._unseen_mass(tf[~known]) if self._unseen_idf else 0.0
         idx, tf = idx[known], tf[known]
         values = (np.log(tf) + 1.0) * self._idf[idx]
-        values /= math.sqrt(float(values @ values))
+        values /= math.sqrt(float(values @ values) + unseen)
         result: FloatArray = values @ self._coef[idx] + self._intercept
         return result
+
+    def _unseen_mass(self, tf: FloatArray) -> float:
+        """Squared norm that unseen n-grams with counts ``tf`` add to a line's TF-IDF vector."""
+        if not len(tf):
+            return 0.0
+        weights = (np.log(tf) + 1.0) * self._unseen_idf
+        return float(weights @ weights)
 
     def predict_one(self, text: str) -> IntentResult:
         """Classify one line."""
@@ -239,9 +253,16 @@ class IntentClassifier:
         known = idx >= 0
         if not known.any():
             return out
+        tf = np.array(all_tf, dtype=np.float64)
+        squares: FloatArray = np.zeros(n)
+        if self._unseen_idf and not known.all():
+            extra = (np.log(tf[~known]) + 1.0) * self._unseen_idf
+            squares = np.bincount(rows[~known], weights=extra * extra, minlength=n).astype(
+                np.float64
+            )
         idx, rows = idx[known], rows[known]
-        values = (np.log(np.array(all_tf, dtype=np.float64)[known]) + 1.0) * self._idf[idx]
-        norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=n))
+        values = (np.log(tf[known]) + 1.0) * self._idf[idx]
+        norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=n) + squares)
         values /= norms[rows]
         weighted = self._coef[idx] * values[:, None]
         for j in range(out.shape[1]):

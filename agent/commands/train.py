@@ -10,8 +10,9 @@ from pathlib import Path
 HELP = """\
 Train the intent model. Input: labelled JSONL, one {"text": …, "label": …} per line (labels:
 see README). Fits every candidate on --train, scores them on --dev (macro-F1 + after-sales
-recall picks the winner), calibrates its scores on --dev, refits on train+dev (unless
---no-refit) and writes intent.json + intent.npz to --out. The same data and --seed give
+recall − chatter false alarms picks the winner, then the weight of unseen n-grams),
+calibrates its scores on --dev, refits on train+dev (unless --no-refit) and writes
+intent.json + intent.npz to --out. The same data and --seed give
 the same model. Defaults: the bundled corpus in classifiers/data/."""
 
 
@@ -64,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         "version": result.header["version"],
         "chosen": result.chosen,
         "temperature": round(result.temperature, 4),
+        "unseen_weight": result.unseen_weight,
         "dev": {
             name: {
                 "macro_f1": round(r.macro_f1, 4),
