@@ -152,7 +152,7 @@ async def test_migrations_from_an_empty_database_match_the_schema(db: Db) -> Non
         await migrate(engine)
         await migrate(engine)  # at head: a no-op
         async with engine.connect() as conn:
-            assert await current_revision(conn) == head_revision() == "0002"
+            assert await current_revision(conn) == head_revision() == "0003"
             diff = await conn.run_sync(
                 lambda c: compare_metadata(MigrationContext.configure(c), metadata)
             )
@@ -174,7 +174,7 @@ async def test_migration_from_the_previous_revision_keeps_rows(db: Db) -> None:
                 "INSERT INTO inquiries (room, category, severity, after_sales, score, text,"
                 " user_hash, source_ts, received_ts) VALUES ('r1', 'logistics', 'low', true, 0.9,"
                 " '发货', 'h:u1', 1.0, 2.0)"))  # fmt: skip
-        await migrate(engine)
+        await migrate(engine, "0002")
         async with engine.connect() as conn:
             assert await current_revision(conn) == "0002"
             query = "SELECT text, corrected_at, correction_source FROM misstatements"
@@ -185,6 +185,28 @@ async def test_migration_from_the_previous_revision_keeps_rows(db: Db) -> None:
             store.delivered(alert(), "mqtt")
             assert await store.flush(10)
         assert await count(db.url, "alert_deliveries") == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_migration_from_0002_adds_the_shared_book_and_keeps_rows(db: Db) -> None:
+    """Rows written under 0002 survive 0003, which adds a working book_entries table."""
+    engine = create_engine(db.url)
+    try:
+        await migrate(engine, "0002")
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(
+                "INSERT INTO alert_deliveries (alert_id, version, sink, delivered_at)"
+                " VALUES ('a1', 1, 'mqtt', 5.0)"))  # fmt: skip
+        await migrate(engine)
+        async with engine.connect() as conn:
+            assert await current_revision(conn) == "0003"
+        async with opened(db.url) as store:
+            store.mirror_entry(book_row("x", "r1", version=1, revision=1))
+            assert await store.flush(10)
+            assert [e["alert"]["alert_id"] for e in await store.load_entries(["r1"])] == ["x"]
+        assert await rows(db.url, "SELECT alert_id, sink FROM alert_deliveries") == [
+            ("a1", "mqtt")]  # fmt: skip
     finally:
         await engine.dispose()
 
@@ -250,6 +272,48 @@ async def test_alert_lifecycle_keeps_latest_version_and_every_event(db: Db) -> N
     events = await rows(db.url, "SELECT version, state FROM alert_events ORDER BY version")
     assert events == [(1, "open"), (2, "escalated"), (3, "acked"), (4, "acked"),
                       (5, "resolved")]  # fmt: skip
+
+
+def book_row(alert_id: str, room: str, *, version: int, revision: int, state: str = "open",
+             owner: str = "a") -> dict[str, Any]:  # fmt: skip
+    """A shared alert-book row as the alert book mirrors it."""
+    entry = {"alert": alert(alert_id, version=version, state=state, room=room).to_dict(),
+             "first_published": 1000.0, "paged": ["li"], "step": "ack", "notified": True,
+             "acked_at": None, "revision": revision}  # fmt: skip
+    return {"alert_id": alert_id, "room": room, "owner": owner, "state": state,
+            "version": version, "revision": revision, "deadline": 1180.0,
+            "updated_at": 1000.0 + revision, "entry": entry}  # fmt: skip
+
+
+async def test_book_entries_keep_the_newest_state_whatever_the_arrival_order(db: Db) -> None:
+    """(version, revision) only grows: late, older states (within or across batches) lose."""
+    async with opened(db.url) as store:
+        store.mirror_entry(book_row("x", "r1", version=1, revision=1))
+        store.mirror_entry(book_row("x", "r1", version=2, revision=3, owner="b"))
+        store.mirror_entry(book_row("x", "r1", version=2, revision=2))  # same batch, older
+        assert await store.flush(10)
+        store.mirror_entry(book_row("x", "r1", version=1, revision=9))  # older version
+        store.mirror_entry(book_row("x", "r1", version=2, revision=3, owner="c"))  # a tie
+        assert await store.flush(10)
+    got = await rows(db.url, "SELECT version, revision, owner, updated_at FROM book_entries")
+    assert got == [(2, 3, "b", 1003.0)]
+
+
+async def test_load_entries_returns_unresolved_entries_of_the_rooms_asked(db: Db) -> None:
+    """Only the rooms asked for, resolved entries left out, the entry JSON as mirrored."""
+    metrics = Metrics()
+    async with opened(db.url, metrics) as store:
+        store.mirror_entry(book_row("x", "r1", version=1, revision=1))
+        store.mirror_entry(book_row("y", "r1", version=3, revision=4, state="resolved"))
+        store.mirror_entry(book_row("z", "r2", version=1, revision=1))
+        store.mirror_entry(book_row("w", "r3", version=2, revision=2, state="escalated"))
+        assert await store.flush(10)
+        loaded = await store.load_entries(["r1", "r3", "r9"])
+    got = sorted((e["alert"]["alert_id"], e["alert"]["state"], e["revision"]) for e in loaded)
+    assert got == [("w", "escalated", 2), ("x", "open", 1)]
+    assert loaded[0]["paged"] == ["li"]
+    written = metrics.registry.get_sample_value
+    assert written("danmaku_records_written_total", {"table": "book_entries"}) == 4
 
 
 async def test_misstatement_corrected_on_air_or_by_resolve(db: Db) -> None:
@@ -319,6 +383,8 @@ async def test_purge_removes_exactly_what_is_past_retention(db: Db) -> None:
         store.submit(alert("old", version=2, state="acked", at=150.0))
         store.submit(alert("new", at=5000.0))
         store.delivered(alert("old"), "mqtt")
+        store.mirror_entry(book_row("old", "r1", version=2, revision=2) | {"updated_at": 150.0})
+        store.mirror_entry(book_row("new", "r1", version=1, revision=1) | {"updated_at": 5000.0})
         assert await store.flush(10)
     engine = create_engine(db.url)
     try:
@@ -329,8 +395,9 @@ async def test_purge_removes_exactly_what_is_past_retention(db: Db) -> None:
     finally:
         await engine.dispose()
     expected = {"inquiries": 3, "misstatements": 1, "compliance": 0, "alert_events": 2,
-                "alert_deliveries": 1, "alerts": 1}  # fmt: skip
+                "alert_deliveries": 1, "alerts": 1, "book_entries": 1}  # fmt: skip
     assert dry == done == expected
+    assert await rows(db.url, "SELECT alert_id FROM book_entries") == [("new",)]
     assert await count(db.url, "inquiries") == 4
     assert await rows(db.url, "SELECT alert_id FROM alerts") == [("new",)]
     assert await rows(db.url, "SELECT alert_id FROM alert_events") == [("new",)]

@@ -29,7 +29,8 @@ def _old_alert_ids(cutoff: float) -> sa.Select[tuple[str]]:
 async def purge(conn: AsyncConnection, cutoff: float, *, dry_run: bool = False) -> dict[str, int]:
     """Delete (or, dry, count) records received before ``cutoff``; rows per table.
 
-    Alerts go with their lifecycle events and deliveries once their last version is older.
+    Alerts go with their lifecycle events and deliveries once their last version is older;
+    shared alert-book entries once nobody changed them since.
     """
     old_ids = _old_alert_ids(cutoff)
     targets: list[tuple[sa.Table, sa.ColumnElement[bool]]] = [
@@ -39,6 +40,7 @@ async def purge(conn: AsyncConnection, cutoff: float, *, dry_run: bool = False) 
         (schema.alert_events, schema.alert_events.c.alert_id.in_(old_ids)),
         (schema.alert_deliveries, schema.alert_deliveries.c.alert_id.in_(old_ids)),
         (schema.alerts, schema.alerts.c.updated_at < cutoff),
+        (schema.book_entries, schema.book_entries.c.updated_at < cutoff),
     ]
     counts: dict[str, int] = {}
     for table, where in targets:
@@ -48,6 +50,20 @@ async def purge(conn: AsyncConnection, cutoff: float, *, dry_run: bool = False) 
             result = await conn.execute(sa.delete(table).where(where))
             counts[str(table.name)] = int(result.rowcount)
     return counts
+
+
+async def open_book_entries(conn: AsyncConnection, rooms: Sequence[str]) -> list[dict[str, Any]]:
+    """The alert-book entries of ``rooms`` that are not resolved (their ``entry`` JSON)."""
+    b = schema.book_entries
+    out: list[dict[str, Any]] = []
+    wanted = sorted(set(rooms))
+    for start in range(0, len(wanted), 500):  # bounded IN lists
+        chunk = wanted[start : start + 500]
+        rows = await conn.execute(
+            sa.select(b.c.entry).where(b.c.room.in_(chunk), b.c.state != "resolved")
+        )
+        out.extend(dict(entry) for (entry,) in rows)
+    return out
 
 
 def _plain(row: sa.Row[Any]) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from agent.store.rows import (
     CorrectionWatcher,
     Op,
     alert_op,
+    book_op,
     delivery_op,
     finding_op,
     resolved_correction,
@@ -74,6 +75,8 @@ class RecordStore:
     ) -> None:
         self.url = url
         self.display_url = display_url(async_url(url))  # raises StoreError on a bad URL
+        # Only PostgreSQL is shared by the instances of a cluster (SQLite is one machine's).
+        self.shared = async_url(url).get_backend_name() == "postgresql"
         self.metrics = metrics
         self.buffer_size = buffer_size
         self.batch_size = batch_size
@@ -140,6 +143,23 @@ class RecordStore:
     def delivered(self, alert: Alert, sink: str) -> None:
         """Record that ``sink`` delivered this alert version (the outbox calls this)."""
         self._queue([delivery_op(alert, sink, self.clock())])
+
+    def mirror_entry(self, row: dict[str, Any]) -> None:
+        """Queue the newest state of an alert-book entry; never waits.
+
+        Written at once rather than with the next batch: the instance that takes the room
+        over reads what is committed, and a crash loses what is still buffered.
+        """
+        self._queue([book_op(row)])
+        self._wake.set()
+
+    async def load_entries(self, rooms: Sequence[str]) -> list[dict[str, Any]]:
+        """The unresolved alert-book entries of ``rooms``, as mirrored by any instance."""
+        if self.engine is None:
+            raise StoreError("the records store is not open")
+        await self._ensure_schema()
+        async with self.engine.connect() as conn:
+            return await queries.open_book_entries(conn, rooms)
 
     def _queue(self, ops: Sequence[Op]) -> None:
         for op in ops:
@@ -360,6 +380,8 @@ async def write_ops(conn: AsyncConnection, batch: Sequence[Op]) -> None:
             await conn.execute(table.insert(), [op.row for op in by_kind[kind]])
     if "alert" in by_kind:
         await _upsert_alerts(conn, by_kind["alert"])
+    if "book" in by_kind:
+        await _upsert_book_entries(conn, by_kind["book"])
     if "delivery" in by_kind:
         stmt = _insert(conn, schema.alert_deliveries).on_conflict_do_nothing()
         await conn.execute(stmt, [op.row for op in by_kind["delivery"]])
@@ -393,3 +415,18 @@ async def _upsert_alerts(conn: AsyncConnection, ops: Sequence[Op]) -> None:
         await conn.execute(stmt, op.row)
     events = _insert(conn, schema.alert_events).on_conflict_do_nothing()
     await conn.execute(events, [op.event for op in ops if op.event is not None])
+
+
+async def _upsert_book_entries(conn: AsyncConnection, ops: Sequence[Op]) -> None:
+    b = schema.book_entries
+    stmt = _insert(conn, b)
+    excluded = stmt.excluded
+    # Instances race on one alert only around a hand-over; the newer state always wins.
+    newer = sa.or_(
+        b.c.version < excluded.version,
+        sa.and_(b.c.version == excluded.version, b.c.revision < excluded.revision),
+    )
+    updates = {c.name: excluded[c.name] for c in b.columns if c.name != "alert_id"}
+    stmt = stmt.on_conflict_do_update(index_elements=[b.c.alert_id], set_=updates, where=newer)
+    for op in ops:  # in order: several states of one entry may share a batch
+        await conn.execute(stmt, op.row)

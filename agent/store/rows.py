@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from agent.events import Alert, Finding, HostSpeech
 
-OpKind = Literal["inquiry", "misstatement", "compliance", "alert", "correction", "delivery"]
+OpKind = Literal["inquiry", "misstatement", "compliance", "alert", "correction", "delivery", "book"]
 
 # Which table an operation writes, for ``danmaku_records_written_total{table}``.
 OP_TABLE: dict[OpKind, str] = {
@@ -22,6 +22,7 @@ OP_TABLE: dict[OpKind, str] = {
     "alert": "alerts",
     "correction": "misstatements",
     "delivery": "alert_deliveries",
+    "book": "book_entries",
 }
 
 
@@ -114,6 +115,21 @@ def delivery_op(alert: Alert, sink: str, at: float) -> Op:
     row = {"alert_id": alert.alert_id, "version": alert.version, "sink": sink,
            "delivered_at": at}  # fmt: skip
     return Op("delivery", row)
+
+
+# The columns of a shared alert-book entry, as the alert book hands them over.
+BOOK_COLUMNS = frozenset(
+    ("alert_id", "room", "owner", "state", "version", "revision", "deadline", "updated_at",
+     "entry")
+)  # fmt: skip
+
+
+def book_op(row: dict[str, Any]) -> Op:
+    """A version-guarded upsert of one alert-book entry (``row`` has ``BOOK_COLUMNS``)."""
+    missing = BOOK_COLUMNS - row.keys()
+    if missing:
+        raise ValueError(f"book entry row without {sorted(missing)}")
+    return Op("book", {key: row[key] for key in BOOK_COLUMNS})
 
 
 # What a host says when correcting themselves on air.

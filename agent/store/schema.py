@@ -146,6 +146,25 @@ alert_deliveries = sa.Table(
     sa.UniqueConstraint("alert_id", "version", "sink"),
 )
 
+# Revision 0003: the alert book's entries (an alert with its assignee, escalation deadline and
+# paged ladder) mirrored by the instance holding them, so the instance that takes a room
+# over continues its open alerts. ``(version, revision)`` only ever grows per alert.
+book_entries = sa.Table(
+    "book_entries",
+    metadata,
+    sa.Column("alert_id", sa.Text, primary_key=True),
+    sa.Column("room", sa.Text, nullable=False),
+    sa.Column("owner", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("deadline", sa.Double),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Column("entry", sa.JSON, nullable=False),
+    sa.Index(None, "room", "state"),
+    sa.Index(None, "updated_at"),
+)
+
 TABLES: tuple[sa.Table, ...] = (
-    inquiries, alerts, alert_events, misstatements, compliance, alert_deliveries,
+    inquiries, alerts, alert_events, misstatements, compliance, alert_deliveries, book_entries,
 )  # fmt: skip
