@@ -15,6 +15,12 @@ Deadlines are epoch seconds on a per-alert timer, second-granular, stored with t
 an agent restarted after a SIGKILL resumes every open alert and its timer. An ack cancels
 the pending escalation; silences, mute windows and spike inhibition hold notification and
 escalation while they last.
+
+In a cluster the book answers only for the rooms it ``owns`` (``Ownership``, the cluster's
+assignment): only there do timers fire and staff actions apply. Every change of an entry of
+a sharded room is also handed to ``mirror`` (the shared store), tagged with a ``revision``
+that grows with each change, so the instance that takes a room over ``adopt``s its open
+alerts where they stood; the instance that gave it away ``release``s them.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import asyncio
 import builtins
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, Self
 
@@ -49,6 +55,21 @@ class RecordSink(Protocol):
         """Queue a record."""
 
 
+class Ownership(Protocol):
+    """Which rooms this instance answers for: the cluster's current assignment."""
+
+    def owns(self, room: str) -> bool:
+        """Whether this instance fires the room's timers and takes staff actions on it."""
+
+    def shares(self, room: str) -> bool:
+        """Whether the room can move between instances (its entries are mirrored)."""
+
+
+# Receives a shared-store row per entry change: alert_id, room, owner, state, version,
+# revision, deadline, updated_at and the entry's JSON. Must not wait.
+Mirror = Callable[[dict[str, Any]], None]
+
+
 @dataclass(slots=True)
 class _Entry:
     alert: Alert
@@ -57,16 +78,24 @@ class _Entry:
     step: Step | None = "ack"
     notified: bool = False
     acked_at: float | None = None
+    # Saved changes so far, carried across instances: orders two states of one version.
+    revision: int = 0
+
+    @property
+    def newness(self) -> tuple[int, int]:
+        """What "newer" means between two states of one alert (the shared store agrees)."""
+        return (self.alert.version, self.revision)
 
     def to_dict(self) -> dict[str, Any]:
         return {"alert": self.alert.to_dict(), "first_published": self.first_published,
                 "paged": self.paged, "step": self.step, "notified": self.notified,
-                "acked_at": self.acked_at}  # fmt: skip
+                "acked_at": self.acked_at, "revision": self.revision}  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> _Entry:
         return cls(Alert.from_dict(data["alert"]), data["first_published"], list(data["paged"]),
-                   data["step"], data["notified"], data.get("acked_at"))  # fmt: skip
+                   data["step"], data["notified"], data.get("acked_at"),
+                   int(data.get("revision", 0)))  # fmt: skip
 
 
 class Subscription:
@@ -115,6 +144,9 @@ class AlertBook:
         inhibited: Callable[[Alert], bool] | None = None,
         on_close: Callable[[str], object] | None = None,
         subscriber_queue: int = 1000,
+        ownership: Ownership | None = None,
+        mirror: Mirror | None = None,
+        instance: str = "",
     ) -> None:
         self.metrics = metrics
         self.routing = routing or RoutingConfig()
@@ -127,6 +159,9 @@ class AlertBook:
         self.inhibited = inhibited
         self.on_close = on_close
         self.subscriber_queue = subscriber_queue
+        self.ownership = ownership
+        self.mirror = mirror
+        self.instance = instance
         self._entries: dict[str, _Entry] = {}
         self._subscribers: weakref.WeakSet[Subscription] = weakref.WeakSet()
         self._wake = asyncio.Event()
@@ -183,6 +218,9 @@ class AlertBook:
         now = self.clock.now()
         entry = self._entries.get(alert.alert_id)
         if entry is None:
+            if alert.version > 1 and not self.owns(alert.room):
+                # Folded just before its room was released: the new owner continues it.
+                return Alert.from_dict(alert.to_dict())
             return self._open(alert, now)
         previous = entry.alert
         if previous.state == "resolved":
@@ -234,12 +272,24 @@ class AlertBook:
             entry.step = None
             alert.deadline = None
             self._open_gauge(alert, -1)
+        entry.revision += 1
         if self.store is not None:
             self.store.save_alert(alert.alert_id, entry.to_dict())
+        if self.mirror is not None and (
+            self.ownership is None or self.ownership.shares(alert.room)
+        ):
+            self.mirror(self._shared_row(entry))
         snapshot = Alert.from_dict(alert.to_dict())
         for subscriber in list(self._subscribers):
             subscriber.push(snapshot)
         return snapshot
+
+    def _shared_row(self, entry: _Entry) -> dict[str, Any]:
+        alert = entry.alert
+        return {"alert_id": alert.alert_id, "room": alert.room, "owner": self.instance,
+                "state": alert.state, "version": alert.version, "revision": entry.revision,
+                "deadline": alert.deadline if entry.step is not None else None,
+                "updated_at": self.clock.now(), "entry": entry.to_dict()}  # fmt: skip
 
     async def _emit(self, entry: _Entry, state: AlertState | None, now: float) -> Alert:
         """Publish a book-originated version: new version number, store, subscribers, sinks."""
@@ -261,10 +311,19 @@ class AlertBook:
 
     # -- staff actions ------------------------------------------------------------------
 
+    def owns(self, room: str) -> bool:
+        """Whether this instance answers for ``room`` (always, outside a cluster)."""
+        return self.ownership is None or self.ownership.owns(room)
+
+    def holds(self, alert_id: str) -> bool:
+        """Whether staff actions on this alert are taken here (known, and its room owned)."""
+        entry = self._entries.get(alert_id)
+        return entry is not None and self.owns(entry.alert.room)
+
     def _entry(self, alert_id: str) -> _Entry:
         entry = self._entries.get(alert_id)
-        if entry is None:
-            raise KeyError(alert_id)
+        if entry is None or not self.owns(entry.alert.room):
+            raise KeyError(alert_id)  # unknown here; in a cluster, the owner answers
         return entry
 
     async def ack(self, alert_id: str, staff: str) -> Alert:
@@ -324,6 +383,8 @@ class AlertBook:
             deadline = entry.alert.deadline
             if entry.step is None or deadline is None or deadline > at:
                 continue
+            if not self.owns(entry.alert.room):
+                continue  # another instance runs this room's timers
             if entry.step == "resolve":
                 out.append(await self._reopen(entry, at))
             elif self.suppressed(entry.alert, at):
@@ -373,7 +434,11 @@ class AlertBook:
                     self.store.delete_alert(alert_id)
 
     def _next_wake(self, now: float) -> float:
-        deadlines = [e.alert.deadline for e in self._entries.values() if e.step is not None]
+        deadlines = [
+            e.alert.deadline
+            for e in self._entries.values()
+            if e.step is not None and self.owns(e.alert.room)
+        ]
         soonest = min((d for d in deadlines if d is not None), default=now + 60.0)
         return min(soonest, now + 60.0)
 
@@ -387,6 +452,59 @@ class AlertBook:
             except Exception:  # a failing publish must not stop every other timer
                 _log.exception("escalation check failed")
             await self.clock.sleep_until(self._next_wake(self.clock.now()), self._wake)
+
+    # -- rooms moving between instances ------------------------------------------------
+
+    def adopt(self, entries: Iterable[dict[str, Any]]) -> builtins.list[Alert]:
+        """Take over open entries mirrored by another instance (their room moved here).
+
+        An entry is adopted when this book does not hold it or holds an older state; its
+        deadline re-arms as stored, so an escalation that fell due while nobody owned the
+        room fires at the next check. Returns the alerts adopted.
+        """
+        adopted = []
+        for data in entries:
+            entry = _Entry.from_dict(data)
+            alert = entry.alert
+            held = self._entries.get(alert.alert_id)
+            if alert.state == "resolved" or (held is not None and held.newness >= entry.newness):
+                continue
+            if held is not None and held.alert.state != "resolved":
+                self._open_gauge(held.alert, -1)
+            self._entries[alert.alert_id] = entry
+            self._open_gauge(alert, +1)
+            adopted.append(self._changed(entry))  # saved here, mirrored as this owner's
+        if adopted:
+            self._wake.set()
+        return adopted
+
+    def release(self, rooms: Collection[str]) -> builtins.list[str]:
+        """Drop the entries of rooms another instance took over; returns their alert ids.
+
+        Their last states were mirrored already; local rows stay until ``forget``.
+        """
+        gone = [i for i, e in self._entries.items() if e.alert.room in rooms]
+        for alert_id in gone:
+            entry = self._entries.pop(alert_id)
+            if entry.alert.state != "resolved":
+                self._open_gauge(entry.alert, -1)
+        return gone
+
+    def rooms(self) -> set[str]:
+        """Rooms with an entry in the book."""
+        return {entry.alert.room for entry in self._entries.values()}
+
+    def rearm(self) -> None:
+        """Recompute the next deadline now (the rooms this instance owns changed)."""
+        self._wake.set()
+
+    def forget(self, alert_ids: Iterable[str]) -> None:
+        """Delete released entries from the local store (once the shared store has them)."""
+        if self.store is None:
+            return
+        for alert_id in alert_ids:
+            if alert_id not in self._entries:  # not adopted back meanwhile
+                self.store.delete_alert(alert_id)
 
     # -- the desk's view ----------------------------------------------------------------
 

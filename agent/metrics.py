@@ -182,6 +182,21 @@ class Metrics:
             "Membership changes that re-assigned the rooms.",
             registry=r,
         )
+        self.cluster_alerts_adopted = Counter(
+            "danmaku_cluster_alerts_adopted",
+            "Open alerts of rooms gained that this instance continued from the shared store.",
+            registry=r,
+        )
+        self.cluster_alerts_released = Counter(
+            "danmaku_cluster_alerts_released",
+            "Alerts of rooms handed to another instance that this instance stopped holding.",
+            registry=r,
+        )
+        self.cluster_alert_load_failures = Counter(
+            "danmaku_cluster_alert_load_failures",
+            "Failed loads of gained rooms' open alerts from the shared store.",
+            registry=r,
+        )
         self.records_written = Counter(
             "danmaku_records_written",
             "Rows committed to the records store, by table.",
