@@ -10,12 +10,19 @@ import numpy as np
 import pytest
 
 from classifiers.evaluation import score
-from classifiers.intent import IntentClassifier, IntentResult, ModelLoadError, model_paths
+from classifiers.intent import (
+    IntentClassifier,
+    IntentResult,
+    LinearModel,
+    ModelLoadError,
+    model_paths,
+)
 from classifiers.labels import AFTER_SALES, LABELS
 from classifiers.train import (
     CANDIDATES,
     TEST,
     TRAIN,
+    UNSEEN_WEIGHTS,
     evaluate,
     export,
     fit_estimators,
@@ -67,15 +74,22 @@ def test_sample_above_floor(bundled: IntentClassifier) -> None:
 
 
 def test_test_split_above_floor(bundled: IntentClassifier) -> None:
-    """On the held-out test split (unseen templates) the model stays above a floor."""
+    """On the held-out test split (unseen templates, cues, clauses) the model stays above a floor.
+
+    The floors sit a little under the figures of the model card (macro-F1 0.879, after-sales
+    P 0.913 / R 0.946, chatter false alarms 9.4%), so a retrain that loses ground fails.
+    """
     report = evaluate(bundled, read_labelled(TEST))
-    assert report.macro_f1 >= 0.8
-    assert report.after_sales_recall >= 0.9
+    assert report.macro_f1 >= 0.86
+    assert report.after_sales_recall >= 0.93
+    assert report.after_sales_precision >= 0.89
+    assert report.chatter_false_alarm <= 0.11
 
 
 def test_batch_equals_single(bundled: IntentClassifier) -> None:
     """Micro-batch and one-at-a-time scoring give the same results."""
-    texts = [text for text, _ in SAMPLE] + ["", "   ", "😂😂", "ＴＨ"]
+    # Rare characters the vocabulary lacks exercise the unseen-n-gram part of the norm.
+    texts = [text for text, _ in SAMPLE] + ["", "   ", "😂😂", "ＴＨ", "龘靐齉 快递", "齾"]
     batch = bundled.predict(texts)
     for text, result in zip(texts, batch, strict=True):
         single = bundled.predict_one(text)
@@ -104,6 +118,36 @@ def test_exported_scorer_matches_scikit_learn() -> None:
         expected = clf.decision_function(vectorizer.transform(texts))
         order = [list(clf.classes_).index(label) for label in LABELS]
         np.testing.assert_allclose(ours.decisions(texts), expected[:, order], atol=1e-9)
+
+
+def test_unseen_ngrams_shrink_towards_the_intercepts() -> None:
+    """Unseen n-grams scale a line's evidence down by one factor; known-only lines keep theirs."""
+    examples = read_labelled(TRAIN)[:800]
+    candidate = CANDIDATES["char-tfidf+linsvm"]
+    model = export(*fit_estimators(candidate, examples, seed=1))
+    plain = IntentClassifier(model, kind="char")
+    damped = IntentClassifier(model, kind="char", unseen_weight=0.6)
+    known_only = examples[0][0]
+    np.testing.assert_allclose(damped.decision(known_only), plain.decision(known_only))
+    mixed = "龘靐齉齾 " + known_only
+    evidence_plain = plain.decision(mixed) - model.intercept
+    evidence_damped = damped.decision(mixed) - model.intercept
+    ratio = evidence_damped / evidence_plain
+    assert 0.0 < ratio.min() < 1.0
+    np.testing.assert_allclose(ratio, ratio[0])
+    np.testing.assert_allclose(damped.decisions([mixed, known_only])[0], damped.decision(mixed))
+
+
+def test_bundled_unseen_weight_from_the_training_grid(bundled: IntentClassifier) -> None:
+    """The bundled model's unseen-n-gram weight is one that train tried on dev."""
+    assert bundled.unseen_weight in UNSEEN_WEIGHTS
+
+
+def test_negative_unseen_weight_refused() -> None:
+    """A negative unseen-n-gram weight is refused at construction."""
+    model = LinearModel(["a"], np.ones(1), np.zeros((1, len(LABELS))), np.zeros(len(LABELS)))
+    with pytest.raises(ValueError, match="unseen_weight"):
+        IntentClassifier(model, kind="char", unseen_weight=-1.0)
 
 
 def test_thresholds_fold_to_other(bundled: IntentClassifier) -> None:

@@ -24,6 +24,7 @@ import random
 import re
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import opencc
@@ -200,19 +201,24 @@ def generate(seed: int, per_template: Callable[[str], int]) -> dict[str, list[di
                 seen.add(text)
                 splits[split].append({"text": text, "label": label})
                 made += 1
-    for _ in range(CHATTER):
-        bits = rng.sample(CHATTER_BITS, rng.choice((1, 1, 2, 2, 3)))
-        text = noisy(rng.choice((" ", "", "，", "!")).join(bits), rng)
-        if text not in seen:
-            seen.add(text)
-            splits[split_of("other", text)].append({"text": text, "label": "other"})
-    for label in TEMPLATES:
-        for _ in range(COMPOSED.get(label, 0)):
-            text = noisy(compose(label, rng), rng)
-            if text in seen:
+    for split, share in SHARES.items():
+        bits = _pool("other", CHATTER_BITS)[split]
+        for _ in range(round(CHATTER * share)):
+            picked = rng.sample(bits, min(len(bits), rng.choice((1, 1, 2, 2, 3))))
+            _add(
+                splits[split],
+                seen,
+                noisy(rng.choice((" ", "", "，", "!")).join(picked), rng),
+                "other",
+            )
+        for label in TEMPLATES:
+            pools = Pools(
+                _pool("other", NEUTRAL)[split], _pool(label, CLAUSES.get(label, ()))[split]
+            )
+            if label != "other" and not pools.deciding:
                 continue
-            seen.add(text)
-            splits[split_of(label, text)].append({"text": text, "label": label})
+            for _ in range(round(COMPOSED.get(label, 0) * share)):
+                _add(splits[split], seen, noisy(compose(label, pools, rng), rng), label)
     for rows in splits.values():
         rng.shuffle(rows)
     return splits
@@ -225,18 +231,44 @@ PER_CUE = 14
 CHATTER = 2500
 
 # Composed (review-style, multi-clause) lines per label; chatter dominates real rooms.
-COMPOSED = {"other": 3200, "product_info": 300, "warranty": 150, "info_mismatch": 150}
+COMPOSED = {"other": 4500, "product_info": 300, "warranty": 150, "info_mismatch": 150}
 COMPOSED.update(dict.fromkeys(("return_refund", "logistics", "quality", "price_promo"), 300))
 COMPOSED["complaint"] = 150
 
 
-def compose(label: str, rng: random.Random) -> str:
+@dataclass(frozen=True, slots=True)
+class Pools:
+    """The clauses one split may compose lines from."""
+
+    neutral: list[str]
+    deciding: list[str]
+
+
+# Split shares of the per-clause pools (the same as ``split_of``'s buckets).
+SHARES = {"train": 0.76, "dev": 0.12, "test": 0.12}
+
+
+def _pool(label: str, items: tuple[str, ...]) -> dict[str, list[str]]:
+    """Items by split, so a clause of dev or test never appears in a training line."""
+    out: dict[str, list[str]] = {name: [] for name in SHARES}
+    for item in items:
+        out[split_of(label, item)].append(item)
+    return out
+
+
+def _add(rows: list[dict[str, str]], seen: set[str], text: str, label: str) -> None:
+    if text not in seen:
+        seen.add(text)
+        rows.append({"text": text, "label": label})
+
+
+def compose(label: str, pools: Pools, rng: random.Random) -> str:
     """A multi-clause line: neutral clauses plus, for non-"other" labels, one deciding clause."""
-    parts = [fill(rng.choice(NEUTRAL), rng) for _ in range(rng.choice((0, 1, 1, 2, 3)))]
+    parts = [fill(rng.choice(pools.neutral), rng) for _ in range(rng.choice((0, 1, 1, 2, 3)))]
     if label == "other":
-        parts.append(rng.choice(NEUTRAL))
+        parts.append(fill(rng.choice(pools.neutral), rng))
     else:
-        clause = fill(rng.choice(CLAUSES[label]), rng)
+        clause = fill(rng.choice(pools.deciding), rng)
         # Questions usually come last; statements of a problem anywhere.
         parts.insert(
             rng.randrange(len(parts) + 1) if label != "product_info" else len(parts), clause
