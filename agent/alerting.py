@@ -4,6 +4,10 @@ command readers; ``Alerting.run`` keeps their timers and subscriptions going.
 
 ``service.py`` calls ``build_alerting`` and hands ``aggregator``, ``outbox`` and ``book`` (the
 pipeline's ``route`` hook) to the pipeline; the web API uses ``book`` and ``ack_handler``.
+
+In a cluster whose instances share a PostgreSQL store, the book mirrors its entries there
+and follows the cluster's assignment (``agent.handover``): open alerts and their timers
+move with their room, and only the room's owner escalates them and answers commands.
 """
 
 from __future__ import annotations
@@ -14,13 +18,16 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from agent.aggregate import Aggregator, SpikeDetector
 from agent.alertbook import AlertBook, RecordSink
+from agent.cluster import RoomListener
 from agent.config import AgentConfig, MqttSinkConfig, secret_from_env
 from agent.control import AckLinker, CommandSubscriber, ack_link_handler
 from agent.control.acklink import Handler
-from agent.control.commands import LineupSetter
+from agent.control.commands import Answers, Command, LineupSetter
+from agent.handover import Assignment, Handover, SharedStore
 from agent.logs import get_logger
 from agent.metrics import Metrics
 from agent.outbox import Outbox, OutboxStore
@@ -42,13 +49,16 @@ class Alerting:
     commands: list[CommandSubscriber] = field(default_factory=list)
     ack_handler: Handler | None = None
     book_store: BookStore | None = None
+    handover: Handover | None = None
 
     async def run(self) -> None:
-        """Escalation timers and command readers, until cancelled."""
+        """Escalation timers, command readers and room hand-overs, until cancelled."""
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self.book.run(), name="alertbook.timers")
             for i, reader in enumerate(self.commands):
                 tg.create_task(reader.run(), name=f"commands[{i}]")
+            if self.handover is not None:
+                tg.create_task(self.handover.run(), name="alerting.handover")
 
     def close(self) -> None:
         """Close the stores (after the pipeline and ``run`` stopped)."""
@@ -78,6 +88,42 @@ def _ack_secret(config: AgentConfig) -> bytes | None:
     return secret.encode() if secret else None
 
 
+class ClusterView(Assignment, Protocol):
+    """What the alert side needs of ``agent.cluster.Cluster``."""
+
+    def leads(self) -> bool:
+        """Whether this instance answers commands nobody else would."""
+
+    def listen(self, listener: RoomListener) -> None:
+        """Be told of rooms gained before they are read."""
+
+
+def shared_store(
+    config: AgentConfig, records: RecordSink | None, cluster: ClusterView | None
+) -> SharedStore | None:
+    """The store open alerts move through between instances, when there is one."""
+    if cluster is None or not config.cluster.shared_alerts:
+        return None
+    if isinstance(records, SharedStore) and records.shared:
+        return records
+    _log.warning("cluster without a shared PostgreSQL store: open alerts stay on the "
+                 "instance that opened them when their room moves")  # fmt: skip
+    return None
+
+
+def command_answers(book: AlertBook, cluster: ClusterView) -> Answers:
+    """Exactly one instance of a cluster takes each command: the one holding its alert."""
+
+    def answers(command: Command | None) -> bool:
+        if command is None:
+            return cluster.leads()  # malformed: answered once, by the leader
+        if command.name == "lineup":
+            return cluster.owns(command.room) if cluster.shares(command.room) else cluster.leads()
+        return book.holds(command.alert_id)
+
+    return answers
+
+
 async def build_alerting(
     config: AgentConfig,
     metrics: Metrics,
@@ -85,17 +131,23 @@ async def build_alerting(
     *,
     lineup: LineupSetter | None = None,
     records: RecordSink | None = None,
+    cluster: ClusterView | None = None,
 ) -> Alerting:
     """Construct and open everything; sinks are closed by ``stack``.
 
     ``records`` (the records store) receives the versions the book itself publishes (acks,
-    escalations, resolutions); the pipeline records the aggregator's.
+    escalations, resolutions); the pipeline records the aggregator's. With a ``cluster``
+    and a shared (PostgreSQL) ``records`` store, open alerts follow their room.
     """
     aggregator = build_aggregator(config)
     book_store = BookStore(config.outbox.path)
+    shared = shared_store(config, records, cluster)
     book = AlertBook(metrics=metrics, routing=config.routing, escalation=config.escalation,
                      store=book_store, inhibited=aggregator.inhibited,
-                     on_close=aggregator.close, records=records)  # fmt: skip
+                     on_close=aggregator.close, records=records,
+                     ownership=cluster if shared is not None else None,
+                     mirror=shared.mirror_entry if shared is not None else None,
+                     instance=config.instance)  # fmt: skip
     now = time.time()
     for alert in book.list(states={"open", "acked", "escalated"}):
         aggregator.adopt(alert, now)  # findings after a restart fold into restored alerts
@@ -114,15 +166,27 @@ async def build_alerting(
         if isinstance(sink, MqttSink):
             # Retained room status must count alerts still open from before a restart.
             sink.status.seed(book.list())
+    handover = None
+    answers = None
+    if shared is not None and cluster is not None:
+        c = config.cluster
+        handover = Handover(book=book, aggregator=aggregator, store=shared, cluster=cluster,
+                            metrics=metrics,
+                            # the previous owner reads on for at most this long, then flushes
+                            catch_up=c.member_timeout_seconds + c.handover_seconds + 3.0,
+                            statuses=[s.status for s in sinks if isinstance(s, MqttSink)])  # fmt: skip
+        cluster.listen(handover)
+        answers = command_answers(book, cluster)
     commands = [
-        CommandSubscriber(cfg, book, instance=config.instance, lineup=lineup)
+        CommandSubscriber(cfg, book, instance=config.instance, lineup=lineup, answers=answers)
         for cfg in config.sinks
         if isinstance(cfg, MqttSinkConfig) and cfg.commands
     ]
     handler = ack_link_handler(book, secret) if secret is not None else None
     _log.info("alerting ready", sinks=[s.name for s in sinks], open_alerts=len(book.list()),
-              undelivered=outbox.pending(), command_readers=len(commands))  # fmt: skip
-    return Alerting(aggregator, book, outbox, sinks, commands, handler, book_store)
+              undelivered=outbox.pending(), command_readers=len(commands),
+              shared_alerts=handover is not None)  # fmt: skip
+    return Alerting(aggregator, book, outbox, sinks, commands, handler, book_store, handover)
 
 
 @contextlib.asynccontextmanager

@@ -22,6 +22,11 @@ instance.
 
 While the broker is unreachable the assignment is frozen: nobody's rooms are dropped and
 nobody is timed out, so an outage does not orphan rooms.
+
+A ``RoomListener`` (the alert side, with a shared store) is told of rooms gained before
+they are read, so their open alerts are loaded first; until that is done (or
+``adopt_timeout`` passed) a gained room is neither owned (``owns``) nor announced in
+presence, so its previous owner keeps reading it meanwhile.
 """
 
 from __future__ import annotations
@@ -170,6 +175,16 @@ def split_sources(sources: Sequence[Source]) -> tuple[dict[str, list[Source]], l
 # -- the I/O shell --------------------------------------------------------------------------
 
 
+class RoomListener(Protocol):
+    """Told of rooms assigned to this instance before their sources start."""
+
+    async def rooms_gained(self, rooms: list[str]) -> None:
+        """Get ready to own ``rooms``; awaited at most ``adopt_timeout`` seconds."""
+
+    def rooms_ready(self, rooms: list[str]) -> None:
+        """``rooms`` are owned from now on (ready, or past the timeout)."""
+
+
 class SourceControl(Protocol):
     """What the cluster needs of the pipeline: start and stop sources while it runs."""
 
@@ -218,6 +233,8 @@ class _State:
     claims: dict[str, frozenset[str]] = field(default_factory=dict)  # member → its rooms
     started: dict[str, Source] = field(default_factory=dict)  # source name → source
     members: frozenset[str] = frozenset()
+    preparing: set[str] = field(default_factory=set)  # gained, the listener not done yet
+    assigned: bool = False  # an assignment was applied since start
 
 
 class Cluster:
@@ -241,6 +258,7 @@ class Cluster:
         self.membership = Membership(self.instance, config.member_timeout_seconds)
         self._by_room, self.unsharded = split_sources(sources)
         self._control: SourceControl | None = None
+        self._listener: RoomListener | None = None
         self._state = _State()
         self._wake = asyncio.Event()
         self._heal = asyncio.Event()
@@ -254,6 +272,10 @@ class Cluster:
     def bind(self, control: SourceControl) -> None:
         """The pipeline whose room sources follow the assignment."""
         self._control = control
+
+    def listen(self, listener: RoomListener) -> None:
+        """Who gets ready for gained rooms before they are read (the alert side)."""
+        self._listener = listener
 
     @property
     def rooms(self) -> list[str]:
@@ -269,6 +291,33 @@ class Cluster:
     def members(self) -> list[str]:
         """The live members as last applied."""
         return sorted(self._state.members)
+
+    @property
+    def assigned(self) -> bool:
+        """Whether an assignment has been applied since this instance started."""
+        return self._state.assigned
+
+    def owns(self, room: str) -> bool:
+        """Whether this instance answers for ``room`` now: assigned here and ready.
+
+        Rooms the cluster does not shard (replay, push) are every instance's own.
+        """
+        state = self._state
+        return room not in self._by_room or (room in state.owned and room not in state.preparing)
+
+    def shares(self, room: str) -> bool:
+        """Whether ``room`` is sharded, so it can move to another instance."""
+        return room in self._by_room
+
+    def reads(self, room: str) -> bool:
+        """Whether ``room`` is read here: owned, being got ready, or being handed over."""
+        return (
+            room not in self._by_room or room in self._state.owned or room in self._state.releasing
+        )
+
+    def leads(self) -> bool:
+        """Whether this is the live member with the smallest name (answers for nobody's)."""
+        return self.instance == min(self._state.members, default=self.instance)
 
     def manages(self, name: str) -> bool:
         """Whether a running source of this name is the cluster's to start and stop."""
@@ -307,16 +356,20 @@ class Cluster:
         gained, lost = owned - state.owned, state.owned - owned
         now = time.monotonic()
         for room in gained:
-            state.releasing.pop(room, None)
+            was_read = state.releasing.pop(room, None) is not None
+            if self._listener is not None and not was_read:
+                state.preparing.add(room)
         for room in lost:
             to = assignment.get(room)
-            if to is None:
-                continue  # removed from the config: stopped at once
+            if to is None or room in state.preparing:
+                state.preparing.discard(room)
+                continue  # removed from the config, or never read: stopped at once
             # Read on until the new owner says it reads the room too (or it had time to).
             claimed = room in state.claims.get(to, frozenset())
             wait = self.config.handover_seconds if claimed else self.config.member_timeout_seconds
             state.releasing[room] = _Release(to, now + wait)
         state.owned = owned
+        state.assigned = True
         self.metrics.cluster_members.set(len(members))
         self.metrics.cluster_rooms_owned.set(len(owned))
         if gained or lost:
@@ -333,8 +386,8 @@ class Cluster:
         for room, release in list(state.releasing.items()):
             if now >= release.until or room not in self._by_room:
                 del state.releasing[room]
-        wanted = {s.name: s for r in state.owned | set(state.releasing)
-                  for s in self._by_room.get(r, [])}  # fmt: skip
+        reading = (state.owned - state.preparing) | set(state.releasing)
+        wanted = {s.name: s for r in reading for s in self._by_room.get(r, [])}
         running = set(control.source_names)
         for name in list(state.started):
             if name not in running:
@@ -377,8 +430,9 @@ class Cluster:
             self._rebalance()
 
     def _presence(self, state: str) -> bytes:
-        return presence_document(self.instance, state, session=self.session,
-                                 rooms=self._state.owned)  # fmt: skip
+        # Only rooms read here: the previous owner reads on until it sees them listed.
+        rooms = self._state.owned - self._state.preparing
+        return presence_document(self.instance, state, session=self.session, rooms=rooms)
 
     def _will(self) -> aiomqtt.Will:
         props = Properties(PacketTypes.WILLMESSAGE)  # type: ignore[no-untyped-call]
@@ -453,7 +507,30 @@ class Cluster:
             self._wake.clear()
             if self._connected and self._settled and self.membership.expire(time.time()):
                 self._rebalance()
+            await self._prepare()
             self._apply(time.monotonic())
+
+    async def _prepare(self) -> None:
+        """Let the listener get ready for gained rooms (load their open alerts), bounded."""
+        state = self._state
+        rooms = sorted(state.preparing)
+        if not rooms or self._listener is None:
+            return
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self.config.adopt_timeout):
+                await self._listener.rooms_gained(rooms)
+        except TimeoutError:
+            _log.warning("gained rooms not ready in time; reading them anyway", rooms=rooms,
+                         timeout=self.config.adopt_timeout)  # fmt: skip
+        except Exception:  # the rooms must be read whatever the alert side's trouble
+            _log.exception("getting ready for gained rooms failed; reading them anyway",
+                           rooms=rooms)  # fmt: skip
+        state.preparing.difference_update(rooms)
+        self._listener.rooms_ready(rooms)
+        _log.info("gained rooms ready", instance=self.instance, rooms=rooms,
+                  seconds=round(time.monotonic() - started, 3))  # fmt: skip
+        self._heal.set()  # announce them: their previous owner may stop reading
 
     async def run(self, ingress: Ingress) -> None:
         """Announce, follow the membership and keep the owned rooms running, until cancelled."""

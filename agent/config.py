@@ -524,6 +524,11 @@ class ClusterConfig(_Model):
     # Wait this long for the retained presence of the others before claiming rooms.
     settle_seconds: float = Field(default=1.0, ge=0)
     timeout: float = Field(default=5.0, gt=0)
+    # With a PostgreSQL store, open alerts (assignee, escalation deadline, ladder) follow
+    # their room to the instance that takes it over; false keeps them where they opened.
+    shared_alerts: bool = True
+    # A gained room waits this long for its open alerts to load before it is read anyway.
+    adopt_timeout: float = Field(default=2.0, gt=0)
 
     _url = field_validator("url")(_check_mqtt_url)
     _env = field_validator("password_env")(_check_env_name)

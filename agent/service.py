@@ -215,7 +215,7 @@ class Service:
                 store = RecordStore.from_config(config.store, self.metrics)
                 records = await stack.enter_async_context(store)
             alerting = await build_alerting(
-                config, self.metrics, stack, lineup=lineup, records=records
+                config, self.metrics, stack, lineup=lineup, records=records, cluster=self.cluster
             )
             stack.callback(alerting.close)
             self.alerting = alerting

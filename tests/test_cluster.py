@@ -456,3 +456,74 @@ async def test_stale_online_without_a_will_times_out_and_clean_stop_says_offline
         assert (await retained_presence(prefix, "me"))["state"] == "offline"
     finally:
         await clear_retained(prefix)  # also after a failure, leave the broker clean
+
+
+class Preparing:
+    """A room listener that holds gained rooms until ``go`` is set; notes what it saw."""
+
+    def __init__(self, cluster: Cluster, control: Control) -> None:
+        self.cluster = cluster
+        self.control = control
+        self.go = asyncio.Event()
+        self.gained: list[list[str]] = []
+        self.ready: list[list[str]] = []
+        self.read_meanwhile: set[str] | None = None
+        self.owned_meanwhile: list[bool] = []
+
+    async def rooms_gained(self, rooms: list[str]) -> None:
+        self.gained.append(rooms)
+        self.read_meanwhile = set(self.control.running)
+        self.owned_meanwhile = [self.cluster.owns(r) for r in rooms]
+        await self.go.wait()
+
+    def rooms_ready(self, rooms: list[str]) -> None:
+        self.ready.append(rooms)
+
+
+async def _polled(predicate: Any, seconds: float = 5.0) -> None:
+    async with asyncio.timeout(seconds):
+        while not predicate():  # noqa: ASYNC110 - polling state
+            await asyncio.sleep(0.02)
+
+
+@pytest.mark.broker
+@pytest.mark.parametrize("ready", ["listener done", "adopt_timeout"])
+async def test_gained_rooms_are_read_and_announced_only_once_ready(ready: str) -> None:
+    """While the listener loads a gained room's alerts, the room is neither read, owned nor
+    listed in presence (its previous owner reads on); then it is, also past adopt_timeout."""
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    rooms = [f"r{i}" for i in range(6)]
+    timeout = 30.0 if ready == "listener done" else 0.5
+    config = ClusterConfig(enabled=True, prefix=prefix, heartbeat_seconds=0.3, will_delay=1,
+                           member_timeout_seconds=1.5, settle_seconds=0.3,
+                           adopt_timeout=timeout)  # fmt: skip
+    cluster = Cluster(config, "me", [IdleSource(r) for r in rooms], Metrics())
+    control = Control()
+    cluster.bind(control)
+    listener = Preparing(cluster, control)
+    cluster.listen(listener)
+    runner = asyncio.create_task(cluster.run(None))  # type: ignore[arg-type]
+    try:
+        await _polled(lambda: listener.gained)
+        await asyncio.sleep(0.2)
+        assert listener.gained == [rooms]
+        assert listener.read_meanwhile == set()
+        assert listener.owned_meanwhile == [False] * len(rooms)
+        assert not control.running
+        assert (await retained_presence(prefix, "me"))["rooms"] == []
+        assert cluster.assigned
+        assert cluster.leads()
+        assert cluster.owns("replayed-room")  # not sharded: every instance's own
+        assert not cluster.shares("replayed-room")
+        if ready == "listener done":
+            listener.go.set()
+        await _polled(lambda: len(control.running) == len(rooms))
+        assert listener.ready == [rooms]
+        assert all(cluster.owns(r) and cluster.reads(r) for r in rooms)
+        await asyncio.sleep(0.2)
+        assert (await retained_presence(prefix, "me"))["rooms"] == rooms
+    finally:
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner
+        await clear_retained(prefix)

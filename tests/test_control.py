@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -18,6 +20,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from agent.alertbook import AlertBook
+from agent.alerting import command_answers
 from agent.config import MqttSinkConfig
 from agent.control import (
     AckLinker,
@@ -170,6 +173,80 @@ async def test_mqtt_commands_ack_and_answer_on_response_topic(book: AlertBook) -
     assert results[0][1]["alert"]["state"] == "acked"
     assert book.get("inq-1").state == "acked"  # type: ignore[union-attr]
     assert lineups == [("r1", "A1")]
+
+
+class Assigned:
+    """A cluster as the alert side sees it: ``owned`` rooms of the sharded r1, r2."""
+
+    def __init__(self, owned: set[str], *, leader: bool) -> None:
+        self.owned = owned
+        self.leader = leader
+        self.assigned = True
+
+    def owns(self, room: str) -> bool:
+        return room not in ("r1", "r2") or room in self.owned
+
+    def shares(self, room: str) -> bool:
+        return room in ("r1", "r2")
+
+    def reads(self, room: str) -> bool:
+        return self.owns(room)
+
+    def leads(self) -> bool:
+        return self.leader
+
+    def listen(self, listener: object) -> None:
+        """Not needed here."""
+
+
+@pytest.mark.broker
+async def test_in_a_cluster_exactly_one_instance_answers_each_command() -> None:
+    """Two instances on one command topic: the room's owner acts and answers an ack; the one
+    handing the room over stays silent; a malformed command is answered once, by the leader;
+    nobody answers for an alert nobody holds; a lineup is applied everywhere, answered once."""
+    prefix = f"c{uuid.uuid4().hex[:8]}"
+    books, lineups, readers = {}, {"a": [], "b": []}, []
+    for name, owned, leader in (("a", {"r1"}, False), ("b", set(), True)):
+        cluster = Assigned(owned, leader=leader)
+        book = AlertBook(metrics=Metrics(), clock=ManualClock(), ownership=cluster)
+        book(new_alert())  # b still holds it: it is handing r1 over
+        books[name] = book
+        readers.append(CommandSubscriber(
+            MqttSinkConfig(type="mqtt", prefix=prefix), book, instance=f"{prefix}-{name}",
+            lineup=lambda room, sku, seen=lineups[name]: seen.append((room, sku)),
+            answers=command_answers(book, cluster),
+        ))  # fmt: skip
+    tasks = [asyncio.create_task(reader.run()) for reader in readers]
+    try:
+        for reader in readers:
+            await asyncio.wait_for(reader.subscribed.wait(), 5)
+        reply = f"{prefix}/replies"
+        requests = [("ack", b'{"alert_id":"inq-1","staff":"li"}'), ("ack", b"{not json"),
+                    ("ack", b'{"alert_id":"nobody","staff":"li"}'),
+                    ("lineup", b'{"room":"r1","sku":"A1"}')]  # fmt: skip
+        results: list[tuple[bytes, dict[str, Any]]] = []
+        async with aiomqtt.Client("127.0.0.1", 1883, protocol=aiomqtt.ProtocolVersion.V5) as client:
+            await client.subscribe(reply, qos=1)
+            for n, (name, payload) in enumerate(requests):
+                props = Properties(PacketTypes.PUBLISH)
+                props.ResponseTopic = reply
+                props.CorrelationData = str(n).encode()
+                await client.publish(f"{prefix}/v1/commands/{name}", payload, qos=1,
+                                     properties=props)  # fmt: skip
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2):  # answers are awaited until the window closes
+                    async for message in client.messages:
+                        assert isinstance(message.payload, bytes)
+                        correlation = message.properties.CorrelationData  # type: ignore[union-attr]
+                        results.append((correlation, orjson.loads(message.payload)))
+    finally:
+        for task in tasks:
+            task.cancel()
+    by_request = sorted((c, r.get("error"), r["ok"]) for c, r in results)
+    assert by_request == [(b"0", None, True), (b"1", "bad_json", False), (b"3", None, True)]
+    assert books["a"].get("inq-1").state == "acked"  # type: ignore[union-attr]
+    assert books["b"].get("inq-1").state == "open"  # type: ignore[union-attr]
+    assert lineups == {"a": [("r1", "A1")], "b": [("r1", "A1")]}
 
 
 @given(st.sampled_from(["ack", "resolve", "assign", "lineup", "x"]), st.binary(max_size=200))

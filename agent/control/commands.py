@@ -10,6 +10,11 @@ Payloads are JSON objects:
 plus ``"token"`` when ``command_token_env`` is set. A request with an MQTT 5 Response Topic
 gets ``{"ok": true, "alert": {…}}`` or ``{"ok": false, "error": "…"}`` there, with its
 Correlation Data echoed. Parsing is pure (``parse_command``); the subscriber is the shell.
+
+In a cluster every instance reads the same command topics; ``answers`` says whether this
+one takes a command (the owner of the alert's room), so exactly one instance acts and
+replies. A lineup change is applied everywhere (any instance may read the room next) and
+answered once.
 """
 
 from __future__ import annotations
@@ -110,6 +115,8 @@ class CommandTarget(Protocol):
 
 
 LineupSetter = Callable[[str, str | None], None]
+# Whether this instance takes (and answers) a command; None for one that did not parse.
+Answers = Callable[[Command | None], bool]
 
 
 class CommandSubscriber:
@@ -122,10 +129,12 @@ class CommandSubscriber:
         *,
         instance: str = "agent",
         lineup: LineupSetter | None = None,
+        answers: Answers | None = None,
     ) -> None:
         self.config = config
         self.book = book
         self.lineup = lineup
+        self.answers = answers
         self.instance = instance
         self.topics = Topics(config.prefix)
         self.token = secret_from_env(config.command_token_env, where="sinks.mqtt.command_token_env")
@@ -147,19 +156,35 @@ class CommandSubscriber:
         self.lineup(command.room, command.sku)
         return None
 
-    async def handle(self, name: str, payload: bytes) -> dict[str, Any]:
-        """Parse and apply; the result document (never raises for bad input)."""
+    def _answering(self, command: Command | None) -> bool:
+        return self.answers is None or self.answers(command)
+
+    async def handle(self, name: str, payload: bytes) -> dict[str, Any] | None:
+        """Parse and apply; the result document, or None when another instance answers.
+
+        Never raises for bad input.
+        """
         try:
-            alert = await self.apply(parse_command(name, payload, self.token))
+            command = parse_command(name, payload, self.token)
         except CommandError as exc:
             _log.warning("command refused", command=name, reason=exc.reason, detail=exc.detail)
-            return {"ok": False, "error": exc.reason}
+            return {"ok": False, "error": exc.reason} if self._answering(None) else None
+        answering = self._answering(command)
+        if not answering and command.name != "lineup":
+            return None  # another instance holds the alert and answers
+        try:
+            alert = await self.apply(command)
+        except CommandError as exc:
+            _log.warning("command refused", command=name, reason=exc.reason, detail=exc.detail)
+            result: dict[str, Any] = {"ok": False, "error": exc.reason}
         except KeyError:
-            return {"ok": False, "error": "unknown_alert"}
+            result = {"ok": False, "error": "unknown_alert"}
         except Exception:  # one failing command must not stop the reader
             _log.exception("command failed", command=name)
-            return {"ok": False, "error": "internal"}
-        return {"ok": True, "alert": alert.to_dict() if alert is not None else None}
+            result = {"ok": False, "error": "internal"}
+        else:
+            result = {"ok": True, "alert": alert.to_dict() if alert is not None else None}
+        return result if answering else None
 
     async def _respond(
         self, client: aiomqtt.Client, message: aiomqtt.Message, result: dict[str, Any]
@@ -189,7 +214,8 @@ class CommandSubscriber:
                         raw = message.payload
                         body = raw if isinstance(raw, bytes) else str(raw).encode()
                         result = await self.handle(name, body)
-                        await self._respond(client, message, result)
+                        if result is not None:
+                            await self._respond(client, message, result)
             except aiomqtt.MqttError as exc:
                 self.subscribed.clear()
                 if time.monotonic() - started > 10.0:
