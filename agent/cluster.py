@@ -534,6 +534,12 @@ class Cluster:
 
     async def run(self, ingress: Ingress) -> None:
         """Announce, follow the membership and keep the owned rooms running, until cancelled."""
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(self._connection(), name="cluster.connection")
-            tg.create_task(self._reconcile(), name="cluster.reconcile")
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self._connection(), name="cluster.connection")
+                tg.create_task(self._reconcile(), name="cluster.reconcile")
+        finally:
+            # Stopped ("offline" is out): the others own these rooms now, so no timer of
+            # theirs fires here while the pipeline drains.
+            self._state.owned.clear()
+            self._state.releasing.clear()

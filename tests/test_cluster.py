@@ -490,7 +490,8 @@ async def _polled(predicate: Any, seconds: float = 5.0) -> None:
 @pytest.mark.parametrize("ready", ["listener done", "adopt_timeout"])
 async def test_gained_rooms_are_read_and_announced_only_once_ready(ready: str) -> None:
     """While the listener loads a gained room's alerts, the room is neither read, owned nor
-    listed in presence (its previous owner reads on); then it is, also past adopt_timeout."""
+    listed in presence (its previous owner reads on); then it is, also past adopt_timeout;
+    once stopped, the instance owns no room."""
     prefix = f"t{uuid.uuid4().hex[:10]}"
     rooms = [f"r{i}" for i in range(6)]
     timeout = 30.0 if ready == "listener done" else 0.5
@@ -527,3 +528,4 @@ async def test_gained_rooms_are_read_and_announced_only_once_ready(ready: str) -
         with contextlib.suppress(asyncio.CancelledError):
             await runner
         await clear_retained(prefix)
+    assert not cluster.owns("r0")  # stopped: no timer of a room fires while draining
