@@ -1,4 +1,9 @@
-"""Host speech against the catalog: misstatements with a correction line, plus 广告法 terms."""
+"""Host speech against the catalog: misstatements with a correction line, plus 广告法 terms.
+
+``SpeechChecker`` turns each catalog entry into comparable facts once (spec values parsed into
+a quantity kind and a range, the words that name each spec, gifts split into item and count),
+so checking an utterance is claim extraction plus a few comparisons.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,8 @@ import re
 from dataclasses import dataclass
 
 from classifiers.catalog import Catalog, Product
-from classifiers.claims import Claim, extract, unit_value
+from classifiers.claims import NAMED_KINDS, Claim, extract, spec_value
 from classifiers.compliance import ComplianceChecker, ComplianceHit
-from classifiers.numbers import parse_number
 
 __all__ = ["ComplianceHit", "Misstatement", "SpeechChecker", "SpeechReport"]
 
@@ -39,6 +43,8 @@ def _num(value: float) -> str:
 def _months(value: float) -> str:
     if value >= 1200:
         return "终身"
+    if value == 0:
+        return "不保修"
     return f"{_num(value / 12)}年" if value % 12 == 0 else f"{_num(value)}个月"
 
 
@@ -47,95 +53,272 @@ def _hours(value: float) -> str:
     return f"{_num(value / 24)}天" if value % 24 == 0 and value > 72 else f"{_num(value)}小时"
 
 
+# -- facts of one product ------------------------------------------------------------------------
+
+# Words a host uses for a spec that its catalog name does not contain.
+_SPEC_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "续航": ("续航", "充一次", "充满", "一次充电", "充电一次", "满电", "待机", "能用", "可以用"),
+    "保质期": ("保质", "有效期", "保存"),
+    "净含量": (
+        "含量",
+        "容量",
+        "一支",
+        "一瓶",
+        "一罐",
+        "一盒",
+        "一管",
+        "一袋",
+        "装",
+        "大支",
+        "一大",
+    ),
+    "容量": ("容量", "一杯", "能装", "装", "一锅", "锅"),
+    "净重": ("重量", "重", "一箱", "装", "称"),
+    "重量": ("重", "净重"),
+    "充绒量": ("充绒",),
+    "含绒量": ("绒",),
+    "功率": ("功率",),
+    "单果": ("果径", "直径", "个头", "个个", "单果"),
+    "果径": ("果径", "直径", "个头", "单果"),
+    "保温": ("保温",),
+    "温度": ("温度", "档"),
+    "转速": ("转速",),
+    "尺码": ("尺码", "码"),
+}
+_NAME_SUFFIX = re.compile(r"含量|量|期|时长|时间|率|大小")
+_WEAK_CHARS = frozenset("净含总")
 _GIFT_COUNT = re.compile(r"^(?P<item>.+?)\s*[×xX*]\s*(?P<n>\d+)$")
+_SAME_ITEM = frozenset({"同款", "正装", "同款正装"})
+# Characters of fibres and metals: a share followed by one is about that material.
+_MATERIAL = re.compile(r"[棉麻丝毛绒纶涤氨羊鸭鹅皮革银金钢铜铝木竹胶塑瓷蚕]|莫代尔|聚酯|尼龙|玻璃")
 
 
-def _check(claim: Claim, p: Product) -> Misstatement | None:
-    f = claim.field
+def _spec_words(name: str) -> frozenset[str]:
+    """The words that name the spec ``name`` in speech: 羊毛含量 → 羊毛; 含绒量 → 绒."""
+    core = _NAME_SUFFIX.sub("", name)
+    words = {name, core, "".join(c for c in core if c not in _WEAK_CHARS)}
+    words.update(_SPEC_SYNONYMS.get(name, ()))
+    return frozenset(w for w in words if w and w not in _WEAK_CHARS)
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    name: str
+    value: str
+    kind: str
+    low: float
+    high: float
+    words: frozenset[str]
+
+    def agrees(self, claim: Claim) -> bool:
+        """Whether the claimed value is what the catalog states (a range claim within it)."""
+        if self.kind == "size":
+            return claim.low in (0, self.low) and claim.high in (0, self.high)
+        if self.kind in ("ip", "fineness", "steel"):
+            return claim.low == self.low
+        tol = 0.03 if self.kind == "day" else 0.01
+        return (
+            claim.low >= self.low * (1 - tol) - 1e-9 and claim.high <= self.high * (1 + tol) + 1e-9
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Gift:
+    text: str
+    item: str
+    count: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    specs: tuple[_Spec, ...]
+    gifts: tuple[_Gift, ...]
+
+
+def _facts(product: Product) -> _Facts:
+    specs: list[_Spec] = []
+    for name, value in product.specs.items():
+        parsed = spec_value(str(value))
+        if parsed is not None:
+            specs.append(_Spec(name, str(value), *parsed, _spec_words(name)))
+    gifts: list[_Gift] = []
+    for gift in product.gifts:
+        m = _GIFT_COUNT.match(gift)
+        item, count = (m["item"], float(m["n"])) if m else (gift, 1.0)
+        gifts.append(_Gift(gift, item, count))
+    return _Facts(tuple(specs), tuple(gifts))
+
+
+# -- comparisons ---------------------------------------------------------------------------------
+
+
+def _same_item(said: str, known: str) -> bool:
+    """ "同款小样" is "小样"; "替换刷头" is "刷头"; two items sharing a two-character word match."""
+    if said in _SAME_ITEM or known in _SAME_ITEM:
+        return said in _SAME_ITEM and known in _SAME_ITEM
+    if said in known or known in said:
+        return True
+    return any(said[i : i + 2] in known for i in range(len(said) - 1))
+
+
+def _check_gift(claim: Claim, facts: _Facts, ev: str) -> Misstatement | None:
+    known = "、".join(g.text for g in facts.gifts)
+    if claim.context == "none":  # "没有赠品"
+        if not facts.gifts:
+            return None
+        return Misstatement("gifts", "无赠品", known, ev, f"更正一下：这款有赠品，送{known}")
+    for gift in facts.gifts:
+        if _same_item(claim.unit, gift.item):
+            if claim.low and claim.low != gift.count:
+                said = f"{gift.item}×{_num(claim.low)}"
+                line = f"更正一下：这款赠品是{gift.text}，不是{said}"
+                return Misstatement("gifts", said, gift.text, ev, line)
+            return None
+    if claim.context == "loose":
+        return None  # the item was guessed from the words before 送
+    said = f"{claim.unit}×{_num(claim.low)}" if claim.low else claim.unit
+    if not facts.gifts:
+        return Misstatement(
+            "gifts", said, "无赠品", ev, f"更正一下：这款没有赠品，不送{claim.unit}，以商品页为准"
+        )
+    return Misstatement("gifts", said, known, ev, f"更正一下：这款赠品是{known}，没有{claim.unit}")
+
+
+def _named(claim: Claim, candidates: list[_Spec]) -> list[_Spec]:
+    """The candidates whose name the host said next to the number (after it first)."""
+    after, _, before = claim.context.partition("|")
+    after_named = [s for s in candidates if any(w in after for w in s.words)]
+    if after_named or (claim.unit == "%" and _MATERIAL.search(after[:4])):
+        return after_named  # "百分之三十锦纶" is about 锦纶 even if 羊毛 was said before
+    return [s for s in candidates if any(w in before for w in s.words)]
+
+
+def _spec_target(claim: Claim, facts: _Facts, vocabulary: frozenset[str]) -> list[_Spec]:
+    candidates = [s for s in facts.specs if s.kind == claim.unit]
+    if not candidates:
+        return []
+    named = _named(claim, candidates)
+    if named:
+        return named
+    if claim.unit in NAMED_KINDS or len(candidates) != 1:
+        return []
+    only = candidates[0]
+    context = claim.context.replace("|", "")
+    if any(w in context and w not in only.words for w in vocabulary):
+        return []  # "五百克重" on a down coat is its weight, not its 充绒量
+    return candidates
+
+
+def _check_spec(claim: Claim, facts: _Facts, vocabulary: frozenset[str]) -> Misstatement | None:
+    targets = _spec_target(claim, facts, vocabulary)
+    if not targets or any(s.agrees(claim) for s in targets):
+        return None
+    spec = targets[0]
+    said = claim.evidence
+    return Misstatement(
+        "specs", said, f"{spec.name}{spec.value}", claim.evidence,
+        f"更正一下：这款{spec.name}是{spec.value}，不是{said}",
+    )  # fmt: skip
+
+
+def _check_price(claim: Claim, p: Product, facts: _Facts) -> Misstatement | None:
+    if p.price is None or claim.low - 0.01 <= p.price <= claim.high + 0.01:
+        return None
+    if claim.unit == "per_jin" and not any(s.kind == "g" and s.high == 500 for s in facts.specs):
+        return None  # a price per jin says nothing about a pack of another weight
+    said = f"不到{_num(claim.high)}" if claim.low == 0 and claim.high else _num(claim.low)
+    price = _num(p.price)
+    return Misstatement(
+        "price", said, price, claim.evidence, f"更正一下：这款直播间到手价是{price}元，不是{said}元"
+    )
+
+
+def _check_free_shipping(claim: Claim, p: Product) -> Misstatement | None:
+    if p.free_shipping is None or bool(claim.low) == p.free_shipping:
+        return None
+    line = (
+        "更正一下：这款是包邮的" if p.free_shipping else "更正一下：这款不包邮，运费以下单页面为准"
+    )
+    said = "包邮" if claim.low else "不包邮"
+    return Misstatement(
+        "free_shipping", said, "包邮" if p.free_shipping else "不包邮", claim.evidence, line
+    )
+
+
+def _check_shipping(claim: Claim, p: Product) -> Misstatement | None:
+    said = _hours(claim.high)
     ev = claim.evidence
-    if f == "price" and p.price is not None and abs(claim.low - p.price) > 0.01:
-        return Misstatement(
-            f,
-            _num(claim.low),
-            _num(p.price),
-            ev,
-            f"更正一下：这款直播间到手价是{_num(p.price)}元，不是{_num(claim.low)}元",
-        )
-    if f == "free_shipping" and p.free_shipping is not None and bool(claim.low) != p.free_shipping:
+    presale = p.presale_days
+    if presale is not None:
+        if claim.low <= presale * 24 <= claim.high:
+            return None
+        # "预售七天发" misstates the presale window; a bare "48小时发" the shipping time.
+        field = "presale_days" if claim.unit == "presale" else "ship_within_hours"
+        line = f"更正一下：这款是预售，付款后{presale}天内发货，不是{said}"
+        return Misstatement(field, said, f"预售{presale}天", ev, line)
+    w = p.ship_within_hours
+    if claim.unit == "presale":
+        expected = f"现货，{_hours(w)}内发货" if w is not None else "现货"
         line = (
-            "更正一下：这款是包邮的"
-            if p.free_shipping
-            else "更正一下：这款不包邮，运费以下单页面为准"
+            f"更正一下：这款不是预售，是现货，付款后{_hours(w)}内发货"
+            if w
+            else "更正一下：这款不是预售"
         )
-        return Misstatement(
-            f, "包邮" if claim.low else "不包邮", "包邮" if p.free_shipping else "不包邮", ev, line
-        )
-    if f == "ship_within_hours":
-        said = _hours(claim.high)
-        if p.presale_days is not None and (
-            claim.unit != "presale" or claim.high != p.presale_days * 24
-        ):
-            # "预售七天发" misstates the presale window; a bare "48小时发" the shipping time.
-            return Misstatement(
-                "presale_days" if claim.unit == "presale" else "ship_within_hours",
-                said,
-                f"预售{p.presale_days}天",
-                ev,
-                f"更正一下：这款是预售，付款后{p.presale_days}天内发货，不是{said}",
-            )
+        return Misstatement("presale_days", f"预售{said}", expected, ev, line)
+    if w is None or claim.low <= w <= claim.high:
+        return None
+    return Misstatement(
+        "ship_within_hours",
+        said,
+        _hours(w),
+        ev,
+        f"更正一下：这款付款后{_hours(w)}内发货，不是{said}",
+    )
+
+
+def _check_presale_status(claim: Claim, p: Product) -> Misstatement | None:
+    presale = p.presale_days
+    if claim.low == 0 and presale is not None:
+        line = f"更正一下：这款是预售，付款后{presale}天内发货，不是现货"
+        return Misstatement("presale_days", "现货", f"预售{presale}天", claim.evidence, line)
+    if claim.low == 1 and presale is None:
         w = p.ship_within_hours
-        if w is not None and not claim.low <= w <= claim.high and claim.high != w:
-            return Misstatement(
-                f, said, _hours(w), ev, f"更正一下：这款付款后{_hours(w)}内发货，不是{said}"
-            )
-    if (
-        f == "seven_day_return"
-        and p.seven_day_return is not None
-        and bool(claim.low) != p.seven_day_return
-    ):
-        line = (
-            "更正一下：这款支持七天无理由退货"
-            if p.seven_day_return
-            else "更正一下：这款不支持七天无理由退货，请家人们按需下单"
-        )
+        tail = f"，付款后{_hours(w)}内发货" if w is not None else ""
         return Misstatement(
-            f,
-            "支持" if claim.low else "不支持",
-            "支持" if p.seven_day_return else "不支持",
-            ev,
-            line,
+            "presale_days", "预售", "现货", claim.evidence, f"更正一下：这款不是预售，是现货{tail}"
         )
-    if f == "warranty_months":
-        w = p.warranty_months
-        if w is None or not claim.low <= w <= claim.high:
-            expected = _months(w) if w is not None else "无保修承诺"
-            line = (
-                f"更正一下：这款保修{_months(w)}，不是{_months(claim.high)}"
-                if w is not None
-                else f"更正一下：这款没有{_months(claim.high)}保修的承诺，以商品页为准"
-            )
-            return Misstatement(f, _months(claim.high), expected, ev, line)
-    if f == "gifts" and claim.unit:
-        for gift in p.gifts:
-            m = _GIFT_COUNT.match(gift)
-            item, count = (m["item"], float(m["n"])) if m else (gift, 1.0)
-            if (claim.unit in item or item in claim.unit) and claim.low != count:
-                said = f"{claim.unit}×{_num(claim.low)}"
-                return Misstatement(f, said, gift, ev, f"更正一下：这款赠品是{gift}，不是{said}")
-    if f == "specs":
-        for name, value in p.specs.items():
-            known = unit_value(value) or _plain(value, claim.unit)
-            if known is not None and known[0] == claim.unit and abs(known[1] - claim.low) > 1e-6:
-                said = claim.evidence
-                return Misstatement(
-                    f, said, f"{name}{value}", ev, f"更正一下：这款{name}是{value}，不是{said}"
-                )
     return None
 
 
-def _plain(value: str, unit: str) -> tuple[str, float] | None:
-    n = parse_number(value)
-    return (unit, n) if n is not None and unit == "" else None
+def _check_return(claim: Claim, p: Product) -> Misstatement | None:
+    if p.seven_day_return is None or bool(claim.low) == p.seven_day_return:
+        return None
+    line = (
+        "更正一下：这款支持七天无理由退货"
+        if p.seven_day_return
+        else "更正一下：这款不支持七天无理由退货，请家人们按需下单"
+    )
+    return Misstatement(
+        "seven_day_return",
+        "支持" if claim.low else "不支持",
+        "支持" if p.seven_day_return else "不支持",
+        claim.evidence,
+        line,
+    )
+
+
+def _check_warranty(claim: Claim, p: Product) -> Misstatement | None:
+    w = p.warranty_months
+    if w is None and claim.high == 0:
+        return None  # "不保修" of an item without a warranty
+    if w is not None and claim.low <= w <= claim.high:
+        return None
+    said = _months(claim.high)
+    if w is None:
+        line = f"更正一下：这款没有{said}保修的承诺，以商品页为准"
+        return Misstatement("warranty_months", said, "无保修承诺", claim.evidence, line)
+    line = f"更正一下：这款保修{_months(w)}，不是{said}"
+    return Misstatement("warranty_months", said, _months(w), claim.evidence, line)
 
 
 class SpeechChecker:
@@ -144,6 +327,33 @@ class SpeechChecker:
     def __init__(self, catalog: Catalog, compliance: ComplianceChecker | None = None) -> None:
         self.catalog = catalog
         self.compliance = compliance or ComplianceChecker()
+        self._facts = {p.sku: _facts(p) for p in catalog}
+        words: set[str] = set()
+        for facts in self._facts.values():
+            for spec in facts.specs:
+                words |= spec.words
+        for synonyms in _SPEC_SYNONYMS.values():
+            words.update(synonyms)
+        self._vocabulary = frozenset(words)
+
+    def _check(self, claim: Claim, p: Product) -> Misstatement | None:
+        f = claim.field
+        facts = self._facts.get(p.sku) or _facts(p)
+        if f == "price":
+            return _check_price(claim, p, facts)
+        if f == "free_shipping":
+            return _check_free_shipping(claim, p)
+        if f == "ship_within_hours":
+            return _check_shipping(claim, p)
+        if f == "presale_days":
+            return _check_presale_status(claim, p)
+        if f == "seven_day_return":
+            return _check_return(claim, p)
+        if f == "warranty_months":
+            return _check_warranty(claim, p)
+        if f == "gifts":
+            return _check_gift(claim, facts, claim.evidence)
+        return _check_spec(claim, facts, self._vocabulary)
 
     def check(self, text: str, sku: str | None) -> SpeechReport:
         """Misstatements against ``sku``'s entry (none without a known SKU) and banned terms."""
@@ -153,7 +363,7 @@ class SpeechChecker:
         if product is not None:
             fields: set[str] = set()
             for claim in extract(text):
-                m = _check(claim, product)
+                m = self._check(claim, product)
                 if m is not None and m.field not in fields:
                     fields.add(m.field)  # one finding per field per utterance
                     found.append(m)
