@@ -227,7 +227,8 @@ class AlertBook:
             # An update racing a resolve: re-sending the stored version is deduplicated.
             return Alert.from_dict(previous.to_dict())
         alert.version = previous.version + 1
-        alert.state = previous.state
+        if alert.state != "resolved":  # closed by the quiet period: _changed stops the timers
+            alert.state = previous.state
         alert.team, alert.assignee = previous.team, previous.assignee
         alert.escalation_level, alert.acked_by = previous.escalation_level, previous.acked_by
         alert.deadline = previous.deadline

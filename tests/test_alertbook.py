@@ -107,6 +107,24 @@ async def test_aggregator_updates_keep_the_lifecycle(book: AlertBook) -> None:
         "acked", 3, 4, "li")  # fmt: skip
 
 
+async def test_an_alert_closed_by_its_quiet_period_is_resolved_and_its_timers_stop(
+    book: AlertBook, sent: list[Alert], metrics: Metrics
+) -> None:
+    """The aggregator's quiet close reaches the book as resolved: no escalation, gauge down."""
+    book(new_alert())
+    closing = new_alert()
+    closing.version, closing.state = 2, "resolved"
+    stamped = book(closing)
+    assert (stamped.state, stamped.version) == ("resolved", 2)
+    assert book.next_deadline("inq-1") is None
+    assert metrics.registry.get_sample_value(
+        "danmaku_alerts_open", {"room": "r1", "team": "aftersales"}) == 0  # fmt: skip
+    assert isinstance(book.clock, ManualClock)
+    await book.clock.advance(3600)
+    assert await book.check() == []
+    assert sent == []
+
+
 async def test_subscribe_sees_every_version_and_drops_oldest(book: AlertBook) -> None:
     """Subscribers get versions from now on; a slow one keeps only the newest."""
     book.subscriber_queue = 2
