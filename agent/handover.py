@@ -140,7 +140,8 @@ class Handover:
         if group is not None and group.alert.alert_id == alert.alert_id:
             self.aggregator.close(alert.alert_id)  # an older copy: take the adopted one
         # A group already open under another id (found here first) keeps it: both go on.
-        self.aggregator.adopt(alert, now)
+        # The quiet period runs from the alert's last change, as it did on the old owner.
+        self.aggregator.adopt(alert, min(now, alert.updated_at or now))
 
     async def _catch_up(self) -> None:
         now = time.monotonic()

@@ -271,6 +271,24 @@ async def test_a_gained_room_continues_its_alerts_in_book_and_aggregator() -> No
     assert metrics.registry.get_sample_value("danmaku_cluster_alerts_adopted_total") == 1
 
 
+async def test_an_adopted_alert_keeps_its_quiet_period() -> None:
+    """Quiet since before the take-over: the new owner's aggregator closes it at its next tick
+    instead of folding the next episode into it."""
+    clock, table = ManualClock(), SharedTable()
+    stale = new_alert()
+    stale.updated_at = time.time() - 400  # past the default 300 s quiet period
+    make_book("a", Rooms(["r1"]), table, clock)(stale)
+    rooms = Rooms(["r1"])
+    aggregator = Aggregator()
+    b = make_book("b", rooms, table, clock)
+    handover = Handover(book=b, aggregator=aggregator, store=table, cluster=rooms,
+                        metrics=Metrics(), catch_up=5.0)  # fmt: skip
+    await handover.rooms_gained(["r1"])
+    [closed] = aggregator.tick(time.time())
+    assert (closed.alert_id, closed.state) == ("inq-1", "resolved")
+    assert b(closed).state == "resolved"
+
+
 async def test_catch_up_adopts_what_the_previous_owner_wrote_during_the_overlap() -> None:
     """An alert the old owner opened after the gain (newcomer not yet reading) is adopted."""
     clock, table = ManualClock(), SharedTable()
