@@ -28,18 +28,19 @@ from dataclasses import dataclass
 
 from classifiers.numbers import NUM, RANGE, parse_number, parse_percent, parse_price, parse_range
 
-__all__ = ["NAMED_KINDS", "SPEC_KINDS", "Claim", "extract", "spec_value"]
+__all__ = ["NAMED_KINDS", "SPEC_KINDS", "Claim", "extract", "prepare", "spec_value"]
 
 
 @dataclass(frozen=True, slots=True)
 class Claim:
     """One stated fact: field, value (low, high for ranges) and the evidence span.
 
-    ``unit`` qualifies the value: for ``gifts`` the item named, for ``specs`` the quantity
-    kind, for ``ship_within_hours`` "presale" when the host said 预售, for ``presale_days``
-    "status" when the host only said 预售 or 现货 (value 1 or 0). ``context`` holds, for specs,
-    the words after and before the number ("after|before") that say which spec is meant, and
-    for gifts "loose" when the item was taken from the words before 送 and may be wrong.
+    ``unit`` qualifies the value: for ``gifts`` the item named after 送, for ``specs`` the
+    quantity kind, for ``ship_within_hours`` "presale" when the host said 预售, for ``price``
+    "per_jin" for a price per 500 g, for ``presale_days`` "status" when the host only said 预售
+    or 现货 (value 1 or 0). ``context`` holds, for specs, the words after and before the number
+    ("after|before") that say which spec is meant; for gifts "before:…", the words before 送
+    (the item of "小样送三个"), or "none" for "没有赠品".
     """
 
     field: str
@@ -172,9 +173,11 @@ _LEAD_WORDS = re.compile(
 _ITEM_END = re.compile(
     rf"的宝宝|哦|啊|呀|吧|哈|呢|啦|了|和|跟|加|还|以及|再|前|给|等|都|就|喜欢|拍|下单|家人|宝宝|姐妹"
     rf"|倒数|库存|链接|只要|到手|也|一起|随|价值|给你|这个|那个|点个|扣|关注|销量|效果|质量|国家|行业|史上"
-    rf"|全网|唯一|独家|最|第一|顶级|绝对|后台|还剩|[{_CN}0-9]"
+    rf"|全网|唯一|独家|最|第一|顶级|绝对|后台|还剩|[{_CN}0-9×*]|x(?=[0-9])"
 )
-_ITEM_COUNT_AFTER = re.compile(rf"(?P<n>{NUM})(?P<cls>[{_CLASSIFIER}])")
+_ITEM_COUNT_AFTER = re.compile(
+    rf"(?P<n>{NUM})(?P<cls>[{_CLASSIFIER}])|(?:[×*]|x(?=[0-9]))(?P<n2>{NUM})"
+)
 
 
 def _item(raw: str) -> tuple[int, str]:
@@ -204,18 +207,14 @@ def _gift_claim(scan: _Scan, m: re.Match[str], out: list[Claim]) -> int:
     if count is None:
         after = _ITEM_COUNT_AFTER.match(scan.open, end)  # "送同款小样三个"
         if after is not None:
-            count, end = parse_number(after["n"]), after.end()
-    loose = ""
-    if not item:
-        if count is None:
-            return 0
-        # "刀头送一个": the item was said before the verb
-        item, loose = scan.before(m.start(), 4).strip(_HOLE + " "), "loose"
-    elif count is None and len(item) < 2:
+            count, end = parse_number(after["n"] or after["n2"]), after.end()
+    if count is None and len(item) < 2:
         return 0
+    # "刀头送一个", "小样送三个小黄车一号": the item may have been said before the verb
+    before = scan.before(m.start(), 4).strip(_HOLE + " ") if count is not None else ""
     value = (count or 0.0) / _per_unit(scan, m.start())
     end = max(end, m.end())
-    out.append(Claim("gifts", value, value, scan.text[m.start() : end], item, loose))
+    out.append(Claim("gifts", value, value, scan.text[m.start() : end], item, f"before:{before}"))
     return end
 
 
@@ -258,19 +257,24 @@ _SHIP_GAP = r"[就会都必给大家你们您安排陆续全部尽快肯定一�
 _SHIP = re.compile(
     rf"(?:预售(?:期|款|的)?(?:是|只有|大概|需要|要)?)?(?:付款|下单|拍下)?(?:后|之后)?"
     rf"(?P<r>{RANGE}|半)(?:个)?(?P<half>半)?{_T_UNIT}(?:之内|以内|内|左右|之间)?(?:就)?"
-    rf"{_SHIP_GAP}(?:发货|发出|发走|寄出|出库|发(?![福红券奖布财现言型票表起放声光热烧育展明]))"
+    rf"{_SHIP_GAP}(?:发货|发出|发走|寄出|出库|发(?!福利|红包|券|奖|布|财|现|言|型|票|表|起|放|声|光|热|烧|育|展|明))"
     rf"|发货(?:时间|时效)?(?:是|在|的话是|会在|一般是|一般在|大概是|大概在|都是|都在)?"
     rf"(?:下单|付款|拍下)?(?:后|之后)?(?P<r2>{RANGE}|半)(?:个)?(?P<half2>半)?(?P<u2>小时|钟头|个?工作日|天|日|周|星期|礼拜)"
 )
+# "用三个月发顺丰" names the courier; only "三天内发顺丰" (with 内) is a shipping time.
+_COURIER = re.compile(r"顺丰|中通|圆通|韵达|申通|京东|邮政|ems|快递|极兔", re.IGNORECASE)
 _PRESALE_DAYS = re.compile(
     rf"预售(?:期|款|的)?(?:是|只有|大概|需要|要|为|等|要等|需要等|得等|大概等)?(?P<r>{RANGE}|半)(?:个)?(?P<half>半)?{_T_UNIT}"
 )
+_NOT_SHIPPING = "(?!福利|红包|券|奖|布|财|言|型|票|表|起|放|声|光|现)"
 _SAME_DAY = re.compile(
     r"(?:今天|当天)(?:下单|拍|拍下|买)?(?:的)?(?:今天|当天)(?:就)?(?:能|会|可以)?(?:给大家|给你们)?(?:发|寄)"
-    r"|今天就(?:能|会|可以)?(?:给大家|给你们)?(?:发|寄)出?|当天(?:就)?(?:给大家|给你们)?发(?![福红券奖布财言型票表起放声光现])|当日(?:就)?发|(?:现货)?秒发"
+    r"|今天就(?:能|会|可以)?(?:给大家|给你们)?(?:发|寄)出?"
+    rf"|当天(?:就)?(?:给大家|给你们)?发{_NOT_SHIPPING}|当日(?:就)?发"
+    r"|(?:现货)?(?<![0-9零一二两三四五六七八九十])秒发"
 )
 _NEXT_DAY = re.compile(
-    r"(?:次日|隔天|明天|第二天)(?:就)?(?:能|会|可以)?(?:给大家|给你们)?(?:发|寄)(?![福红券奖布财言型票表起放声光现])"
+    rf"(?:次日|隔天|明天|第二天)(?:就)?(?:能|会|可以)?(?:给大家|给你们)?(?:发|寄){_NOT_SHIPPING}"
 )
 _PRESALE_WORD = re.compile(r"(?P<neg>不是|并非|没有|不用|不需要|无需|不|非)?预售")
 _IN_STOCK = re.compile(r"(?P<neg>不是|并非|没有|非|不)?现货")
@@ -297,6 +301,8 @@ def _shipping(scan: _Scan, out: list[Claim]) -> None:
         unit = m["u"] or m["u2"]
         span = _hours(m, "r", "half", unit) if m["r"] else _hours(m, "r2", "half2", unit)
         if span is None or _denied(text, m.start()) or _asked(text, m.end()):
+            continue
+        if m[0].endswith("发") and "内" not in m[0] and _COURIER.match(scan.after(m.end(), 3)):
             continue
         said_presale = "presale" if m[0].startswith("预售") else presale
         out.append(Claim("ship_within_hours", span[0], span[1], m[0], said_presale))
@@ -404,8 +410,9 @@ def _months(m: re.Match[str], p: str) -> tuple[float, float] | None:
 def _warranty(scan: _Scan, out: list[Claim]) -> None:
     text = scan.text
     for m in _WARRANTY.finditer(scan.open):
-        if _denied(text, m.start()) or _asked(text, m.end()):
-            continue
+        if _denied(text, m.start()) or _asked(text, m.end()) or text[: m.start()].endswith("没有"):
+            scan.take(m.start(), m.end())
+            continue  # "不是保修一年", "没有三年保修"
         if m["life"]:
             span: tuple[float, float] | None = (1200.0, 1200.0)
         elif m["none"]:
@@ -422,10 +429,14 @@ def _warranty(scan: _Scan, out: list[Claim]) -> None:
 # -- price --------------------------------------------------------------------------------------
 
 _CUR = r"(?:块钱|元钱|块|元|米|rmb)"
-_FRACTION = r"(?:(?P<f>[0-9一二三四五六七八九])(?![个件支瓶箱盒台套只斤克张袋片份双条块元百十千万0-9]|包(?!邮)))?"
+_FRACTION = (
+    r"(?:(?<=[块米])(?P<f>[0-9一二三四五六七八九])"
+    r"(?![个件支瓶箱盒台套只斤克张袋片份双条块元百十千万0-9天号年月周分秒日位名人]|包(?!邮)|小时"
+    r"|点(?:整|半|钟|准时|开|下播|前|后|左右|多|以|之|到|见|上)))?"
+)
 _NOT_BARE = (
-    rf"(?![{_CN}0-9.个号单天小年月分秒毫克斤瓦转次件支瓶箱盒台套只张位度名升码岁%米寸份袋片颗粒条双倍折周期"
-    rf"档层组罐枚人多块元a-z]|包(?!邮)|左右)"
+    rf"(?![{_CN}0-9.个号单天年月分秒毫克斤瓦转次件支瓶箱盒台套只张位度名升码岁%米寸份袋片颗粒条双倍折周期"
+    rf"档层组罐枚人多块元a-z]|包(?!邮)|左右|小时)"
 )
 _CUE = (
     r"(?:(?:到手|直播间|直播|活动|秒杀|福利|专享|特惠|优惠|限时|宠粉|粉丝|团购|折后|券后|一口|首发|新人|会员)*价格?|价钱|到手|券后|折后|给到(?:大家|你们)?|只要|只需要?|仅需|仅要|仅售|只卖|就卖|才卖|卖|统统|通通|一律|拍下|拍到手|入手|实付"
@@ -438,10 +449,10 @@ _PRICE = re.compile(
     # number + currency: "六十九块钱", "三十九块九", "九十九米"
     rf"|(?P<w2>{NUM})(?P<c2>{_CUR}){_FRACTION.replace('<f>', '<f2>')}"
     # number + "to your hands" words: "六十九包邮", "一百八十九带回家", "两百五十九一件"
-    rf"|(?P<w3>{NUM})(?=包邮|到手|带回家|带走|拿走|拿下|秒杀|入手|一(?:件|支|瓶|箱|台|只|盒|套|袋)(?:$|[^{_CN}0-9]))"
+    rf"|(?P<w3>{NUM})(?=\s?(?:包邮|到手|带回家|带走|拿走|拿下|秒杀|入手|一(?:件|支|瓶|箱|台|只|盒|套|袋)(?:$|[^{_CN}0-9])))"
     # weak cues and "一件…": only a number that ends the phrase
     rf"|(?P<weak>今天|现在|直播间|这里|这边|直接|一(?:件|支|瓶|箱|台|只|盒|套|个|袋|份|罐|单))"
-    rf"(?:也就|只要|才|就|是)?(?P<w4>{NUM}){_NOT_BARE}(?![点号的])"
+    rf"(?:也就|只要|才|就|是|都是){{0,2}}(?P<w4>{NUM}){_NOT_BARE}(?![点号的])"
     # a self-correction: "不是七十九是六十九"
     rf"|不是{NUM}(?:{_CUR})?(?:而)?是(?P<w5>{NUM})(?P<c5>{_CUR})?{_NOT_BARE}",
     re.IGNORECASE,
@@ -458,9 +469,7 @@ _REFERENCE = re.compile(
     r"|大概|差不多)?(?:卖|要)?$"
 )
 # "一斤只要四十九": a price per 500 g, which only a one-jin product can be held to.
-_PER_JIN = re.compile(
-    r"(?:一斤|每斤|1斤)(?:的)?(?:价格?|价钱)?(?:是|也就|就|才|只要|只有|大概|差不多|算下来|下来|合|要)*$"
-)
+_PER_JIN = re.compile(r"(?:一斤|每斤|1斤)(?!装)")
 _DISCOUNT = re.compile(
     r"(?:减|省|券|优惠|便宜|差价|红包|立减|直降|降|满|返|补贴|加|贵|多花|少|抵|抵扣|退|补|送|赠|领|再减|立省"
     r"|打|扣|涨|贵了|多了|少了)(?:了|掉|你|大家|您|到)?$"
@@ -470,7 +479,7 @@ _BUNDLE = re.compile(
     r"(?:一起|加起来|总共|一共)?(?:拍)?(?:的话)?(?:只要|才|就|一共|总共|到手)?$"
 )
 _COUPON_AFTER = re.compile(
-    r"^(?:的)?(?:券|优惠券|红包|无门槛|差价|定金|订金|运费|邮费|优惠|补贴|津贴|左右|上下|价位|档|起步|起"
+    r"^(?:的)?(?:券|优惠券|红包|无门槛|差价|定金|订金|运费(?!险)|邮费|优惠|补贴|津贴|左右|上下|价位|档|起步|起"
     r"|都买不到|买不到|都拿不下|拿不下)"
 )
 # 块 is also a classifier ("一块香皂"): a small number of 块 must be followed by price words.
@@ -529,11 +538,17 @@ def _price_excluded(scan: _Scan, m: re.Match[str], number_start: int) -> bool:
 
 
 def _price(scan: _Scan, out: list[Claim]) -> None:
+    text = scan.text
     for m in _UPPER_BOUND.finditer(scan.open):
         value = parse_number(m["w"] or m["w2"])
-        if value is None or _REFERENCE.search(scan.before(m.start(), 8)):
+        before = scan.before(m.start(), 8)
+        if (
+            value is None
+            or _denied(text, m.start())
+            or (_REFERENCE.search(before) and not _PER_JIN.search(before))
+        ):
             continue
-        per_jin = bool(_PER_JIN.search(scan.before(m.start(), 10)))
+        per_jin = bool(_PER_JIN.search(scan.text[max(0, m.start() - 10) : m.start()]))
         out.append(Claim("price", 0, value, m[0], "per_jin" if per_jin else "upper"))
         scan.take(m.start(), m.end())
     for m in _PRICE.finditer(scan.open):
@@ -546,7 +561,7 @@ def _price(scan: _Scan, out: list[Claim]) -> None:
             continue
         if _price_excluded(scan, m, number_start):
             continue
-        per_jin = bool(_PER_JIN.search(scan.before(number_start, 10)))
+        per_jin = bool(_PER_JIN.search(scan.text[max(0, number_start - 10) : number_start]))
         out.append(Claim("price", low, high, m[0], "per_jin" if per_jin else ""))
         scan.take(m.start(), m.end())
 
@@ -596,7 +611,7 @@ SIZES = {"xs": 1, "s": 2, "m": 3, "l": 4, "xl": 5, "xxl": 6, "2xl": 6, "xxxl": 7
 _BODY_AFTER = re.compile(
     r"^(?:的)?(?:宝宝|姐妹|女生|男生|妹子|小姐姐|人|朋友|胖|瘦|体重|左右|以内|以下|以上|上下|也|都|穿|可以穿|能穿|内)"
 )
-_BODY_BEFORE = re.compile(r"体重|身高|我|主播|个子|胖|瘦|穿")
+_BODY_BEFORE = re.compile(r"体重|身高|我(?![们家])|个子|胖|瘦|穿")
 _GIFT_BEFORE = re.compile(r"[送赠]")
 _FINENESS = re.compile(r"9999|999|990|925|九九九九|九九九|九九零|九二五")
 _FINE_VALUE = {"九九九九": 9999.0, "九九九": 999.0, "九九零": 990.0, "九二五": 925.0}
@@ -651,12 +666,14 @@ def _spec_value(m: re.Match[str]) -> tuple[str, float, float] | None:
     return None
 
 
-_BOUGHT_AFTER = re.compile(r"^(?:只要|才|就要|一共|总共|到手|只需|一起|加起来)")
+_BOUGHT_AFTER = re.compile(
+    r"^(?:只要|才|就要|一共|总共|到手|只需|一起|加起来|算下来|下来|也就|合|就)"
+)
 
 
-def _about_a_person(scan: _Scan, m: re.Match[str], kind: str, unit: str) -> bool:
-    """ "一百二十斤的宝宝穿L码": a viewer's weight, not the product's."""
-    if kind != "g" or unit not in ("斤", "公斤", "kg", "千克"):
+def _about_a_person(scan: _Scan, m: re.Match[str], grams: float, unit: str) -> bool:
+    """ "一百二十斤的宝宝穿L码": a viewer's weight (30 kg and up), not the product's."""
+    if unit not in ("斤", "公斤", "kg", "千克") or scan.after(m.end(), 1) == "装" or grams < 30000:
         return False
     return bool(
         _BODY_AFTER.match(scan.after(m.end(), 4)) or _BODY_BEFORE.search(scan.before(m.start(), 6))
@@ -670,7 +687,7 @@ def _specs(scan: _Scan, out: list[Claim]) -> None:
         if found is None or _denied(text, m.start()):
             continue
         kind, low, high = found
-        if _about_a_person(scan, m, kind, (m["u"] or "").lower()):
+        if kind == "g" and _about_a_person(scan, m, low, (m["u"] or "").lower()):
             continue
         if kind == "g" and _BOUGHT_AFTER.match(scan.after(m.end(), 3)):
             continue  # "两斤只要一百一十九" is how much is bought, not what one pack weighs
@@ -680,6 +697,8 @@ def _specs(scan: _Scan, out: list[Claim]) -> None:
         out.append(Claim("specs", low, high, m[0], kind, context))
         scan.take(m.start(), m.end())
     for m in _SIZE_CLAIM.finditer(scan.open):
+        if _denied(text, m.start()):
+            continue
         a = SIZES.get((m["a"] or m["min"] or "").lower(), 0)
         b = SIZES.get((m["b"] or m["max"] or "").lower(), 0)
         out.append(Claim("specs", a, b, m[0], "size", "尺码|"))
@@ -705,13 +724,68 @@ def spec_value(value: str) -> tuple[str, float, float] | None:
 # -- all fields ---------------------------------------------------------------------------------
 
 # Gifts first (their sizes are not specs), price before free shipping ("九十九包邮" needs to see
-# 包邮) and before specs (the "九" of "三十九块九五斤装").
-_EXTRACTORS = (_gifts, _price, _free_shipping, _shipping, _seven_day_return, _warranty, _specs)
+# 包邮) and before specs (the "九" of "三十九块九五斤装"), warranty before shipping ("质保二十四个月
+# 发顺丰").
+_EXTRACTORS = (_gifts, _price, _free_shipping, _warranty, _shipping, _seven_day_return, _specs)
+
+
+_NUMERAL = rf"[0-9{_CN}]"
+# A pause inside a phrase ("到手价 六十九", "六十九 块") or a typed colon ("到手价：69元") joins the
+# words; between two numbers ("六十九 五号链接") it keeps them apart.
+_JOIN = re.compile(rf"(?<!{_NUMERAL})[\s:]+|[\s:]+(?!{_NUMERAL})")
+_YUAN_SIGN = re.compile(rf"¥({NUM})")
+_HOURS_SIGN = re.compile(r"([0-9])h(?![a-z])", re.IGNORECASE)
+
+
+_D = "[一二两三四五六七八九]"
+_BELOW_WAN = (
+    rf"(?:{_D}千(?:零?{_D}百)?(?:零?{_D}?十)?(?:零?{_D})?|{_D}百(?:零?{_D}?十)?(?:零?{_D})?"
+    rf"|{_D}?十{_D}?|{_D}|零)"
+)
+# well-formed: "一百零八", "十一万", colloquial "一千五", and neighbouring-digit ranges "七八十"
+_WELL_FORMED = re.compile(
+    rf"{_BELOW_WAN}万(?:零?{_BELOW_WAN})?|{_BELOW_WAN}|{_D}[千百万]{_D}|{_D}{_D}[十百千万]"
+)
+_CN_RUN = re.compile(
+    r"[零一二两三四五六七八九十百千万]*[十百千万][零一二两三四五六七八九十百千万]*"
+)
+
+
+# "五四三二一", "三二一", "一二三": a countdown, never part of the number before it
+_COUNTDOWN = re.compile(
+    r"(?:五四三二一|四三二一|三二一|十九八七六|九八七六|八七六五|七六五四|六五四三|一二三四五|一二三四|一二三)"
+)
+
+
+def _split_countdown(m: re.Match[str]) -> str:
+    return f" {m[0]} "
+
+
+def _split_run(m: re.Match[str]) -> str:
+    """ "六十九五四三二一" → "六十九 五四三二一": a number said right before a countdown, a link
+    number or a time is cut after its longest well-formed start."""
+    run = m[0]
+    if _WELL_FORMED.fullmatch(run):
+        return run
+    for cut in range(len(run) - 1, 0, -1):
+        if _WELL_FORMED.fullmatch(run[:cut]):
+            rest = run[cut:]
+            return f"{run[:cut]} {_CN_RUN.sub(_split_run, rest)}"
+    return run
+
+
+def prepare(text: str) -> str:
+    """The utterance as the patterns expect it: half-width, typed signs spelt out ("¥69" → "69元",
+    "48h" → "48小时"), pauses inside phrases removed."""
+    text = unicodedata.normalize("NFKC", text).strip()
+    text = _YUAN_SIGN.sub(r"\1元", _HOURS_SIGN.sub(r"\1小时", text))
+    text = _COUNTDOWN.sub(_split_countdown, _JOIN.sub("", text))
+    return _CN_RUN.sub(_split_run, text).strip()
 
 
 def extract(text: str) -> list[Claim]:
     """Every claim in one utterance, grouped by field, in text order within a field."""
-    scan = _Scan(unicodedata.normalize("NFKC", text))
+    scan = _Scan(prepare(text))
     claims: list[Claim] = []
     for extractor in _EXTRACTORS:
         extractor(scan, claims)

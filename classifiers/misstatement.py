@@ -161,21 +161,28 @@ def _same_item(said: str, known: str) -> bool:
     return any(said[i : i + 2] in known for i in range(len(said) - 1))
 
 
+def _known_gift(said: str, facts: _Facts) -> _Gift | None:
+    if not said:
+        return None
+    return next((g for g in facts.gifts if _same_item(said, g.item)), None)
+
+
 def _check_gift(claim: Claim, facts: _Facts, ev: str) -> Misstatement | None:
     known = "、".join(g.text for g in facts.gifts)
     if claim.context == "none":  # "没有赠品"
         if not facts.gifts:
             return None
         return Misstatement("gifts", "无赠品", known, ev, f"更正一下：这款有赠品，送{known}")
-    for gift in facts.gifts:
-        if _same_item(claim.unit, gift.item):
-            if claim.low and claim.low != gift.count:
-                said = f"{gift.item}×{_num(claim.low)}"
-                line = f"更正一下：这款赠品是{gift.text}，不是{said}"
-                return Misstatement("gifts", said, gift.text, ev, line)
-            return None
-    if claim.context == "loose":
-        return None  # the item was guessed from the words before 送
+    before = claim.context.removeprefix("before:")
+    gift = _known_gift(claim.unit, facts) or _known_gift(before, facts)
+    if gift is not None:
+        if claim.low and claim.low != gift.count:
+            said = f"{gift.item}×{_num(claim.low)}"
+            line = f"更正一下：这款赠品是{gift.text}，不是{said}"
+            return Misstatement("gifts", said, gift.text, ev, line)
+        return None
+    if not claim.unit:
+        return None  # "送一个" with no item we know before or after it
     said = f"{claim.unit}×{_num(claim.low)}" if claim.low else claim.unit
     if not facts.gifts:
         return Misstatement(
@@ -184,13 +191,26 @@ def _check_gift(claim: Claim, facts: _Facts, ev: str) -> Misstatement | None:
     return Misstatement("gifts", said, known, ev, f"更正一下：这款赠品是{known}，没有{claim.unit}")
 
 
+# Words between a spec's name and its number: "保质期是三年", "保温能达到二十个小时".
+_LINK = re.compile(
+    r"(?:是|为|有|在|能|可以|能够|达到|高达|长达|足足|大概|差不多|约|大约|的|都|也|就|含量|量|时长|时间"
+    r"|期|的话|足|整整|只有|才|一般|电|用)*$"
+)
+
+
+def _said_before(word: str, before: str) -> bool:
+    """``word`` ends ``before`` but for linking words (the name right before the number)."""
+    at = before.rfind(word)
+    return at >= 0 and bool(_LINK.fullmatch(before[at + len(word) :]))
+
+
 def _named(claim: Claim, candidates: list[_Spec]) -> list[_Spec]:
     """The candidates whose name the host said next to the number (after it first)."""
     after, _, before = claim.context.partition("|")
     after_named = [s for s in candidates if any(w in after for w in s.words)]
     if after_named or (claim.unit == "%" and _MATERIAL.search(after[:4])):
         return after_named  # "百分之三十锦纶" is about 锦纶 even if 羊毛 was said before
-    return [s for s in candidates if any(w in before for w in s.words)]
+    return [s for s in candidates if any(_said_before(w, before) for w in s.words)]
 
 
 def _spec_target(claim: Claim, facts: _Facts, vocabulary: frozenset[str]) -> list[_Spec]:
@@ -226,11 +246,16 @@ def _check_price(claim: Claim, p: Product, facts: _Facts) -> Misstatement | None
         return None
     if claim.unit == "per_jin" and not any(s.kind == "g" and s.high == 500 for s in facts.specs):
         return None  # a price per jin says nothing about a pack of another weight
-    said = f"不到{_num(claim.high)}" if claim.low == 0 and claim.high else _num(claim.low)
     price = _num(p.price)
-    return Misstatement(
-        "price", said, price, claim.evidence, f"更正一下：这款直播间到手价是{price}元，不是{said}元"
-    )
+    if claim.low == 0:  # "不到五十块钱"
+        said = f"不到{_num(claim.high)}"
+        line = f"更正一下：这款直播间到手价是{price}元"
+    else:
+        said = (
+            _num(claim.low) if claim.low == claim.high else f"{_num(claim.low)}-{_num(claim.high)}"
+        )
+        line = f"更正一下：这款直播间到手价是{price}元，不是{said}元"
+    return Misstatement("price", said, price, claim.evidence, line)
 
 
 def _check_free_shipping(claim: Claim, p: Product) -> Misstatement | None:

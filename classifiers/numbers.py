@@ -38,12 +38,18 @@ def parse_number(text: str) -> float | None:
         return None
 
 
+_UNIT_VALUE = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+
+
 def _neighbours(text: str) -> tuple[float, float] | None:
-    """ "两三" → (2, 3), "三五" → (3, 5): two single digits a small step apart."""
+    """ "两三" → (2, 3), "三五" → (3, 5), "七八十" → (70, 80): two digits a small step apart."""
+    scale = 1
+    if len(text) == 3 and text[2] in _UNIT_VALUE:
+        text, scale = text[:2], _UNIT_VALUE[text[2]]
     if len(text) != 2 or text[0] not in _CN_VALUE or text[1] not in _CN_VALUE:
         return None
     a, b = _CN_VALUE[text[0]], _CN_VALUE[text[1]]
-    return (float(a), float(b)) if a > 0 and 0 < b - a <= 2 else None
+    return (float(a * scale), float(b * scale)) if a > 0 and 0 < b - a <= 2 else None
 
 
 def parse_range(text: str) -> tuple[float, float] | None:
