@@ -64,3 +64,36 @@ def test_preflight_exit_codes(tmp_path: Path) -> None:
     clean.write_text("[JH-101]\n直播间到手价一百二十九\n", encoding="utf-8")
     assert _cli("preflight", "--catalog", str(CATALOG), str(clean)).returncode == 0
     assert _cli("preflight", "--catalog", str(tmp_path / "none.yaml"), str(clean)).returncode == 2
+
+
+def test_eval_speech_report_and_errors(tmp_path: Path) -> None:
+    """eval-speech scores labelled lines (text table or JSON) and exits 2 on a broken file."""
+    labelled = tmp_path / "labelled.jsonl"
+    labelled.write_text(
+        '{"id": "a", "sku": "JH-101", "text": "到手价只要九十九全网最低",'
+        ' "misstatements": [{"field": "price", "claimed": "99"}], "compliance": ["全网最低"]}\n'
+        '{"id": "b", "sku": "JH-101", "text": "直播间到手价一百二十九", "misstatements": []}\n'
+        '{"id": "c", "sku": "YS-301", "text": "这个牙刷保修一年", "misstatements":'
+        ' [{"field": "warranty_months"}]}\n',
+        encoding="utf-8",
+    )
+    args = ("eval-speech", "--catalog", str(CATALOG), "--in", str(labelled))
+    proc = _cli(*args, "--json", "--errors", "5")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["lines"] == 3
+    assert report["misstatement"]["tp"] == 1
+    assert report["misstatement"]["fn"] == 1
+    assert report["fields"]["price"]["tp"] == 1
+    assert report["misstatement"]["claimed"] == 1.0
+    assert report["compliance"]["tp"] == 1
+    assert [e["id"] for e in report["errors"]] == ["c"]
+    text = _cli(*args, "--errors", "1")
+    assert text.returncode == 0
+    assert "misstatement precision 1.000  recall 0.500" in text.stdout
+    assert "这个牙刷保修一年" in text.stdout
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"text": "x", "misstatements": [{"field": "colour"}]}\n', encoding="utf-8")
+    proc = _cli("eval-speech", "--catalog", str(CATALOG), "--in", str(broken))
+    assert proc.returncode == 2
+    assert "broken.jsonl: line 1" in proc.stderr
