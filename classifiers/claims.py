@@ -40,7 +40,7 @@ class Claim:
     "per_jin" for a price per 500 g, for ``presale_days`` "status" when the host only said 预售
     or 现货 (value 1 or 0). ``context`` holds, for specs, the words after and before the number
     ("after|before") that say which spec is meant; for gifts "before:…", the words before 送
-    (the item of "小样送三个"), or "none" for "没有赠品".
+    (the item of "小样送三个"), "buy" for "买一送一" (no item named) or "none" for "没有赠品".
     """
 
     field: str
@@ -103,7 +103,8 @@ _FREE = re.compile(
     # denials and fees first: the leftmost-longest alternative wins at each position
     rf"(?P<neg>不包邮|不是包邮|没有包邮|不能包邮|包邮不了|不给包邮"
     rf"|(?:要|需要|得|加|另付|另加|补|收|有|付|还要|自己出|自己付|自付)(?:一点|点)?{_FEE}"
-    rf"|{_FEE}(?:是|要|得|需要)?(?:自理|自付|自己出|自己付|自己承担|买家承担|买家出|到付|另算|另付|另外付|需要自己)"
+    rf"|{_FEE}[^{_STOP}]{{0,5}}?(?:自理|自付|自己出|自己付|自己承担|买家承担|买家出|到付|另算|另付|另外付|需要自己)"
+    rf"|{NUM}(?:块钱|元钱|块|元)(?:的)?{_FEE}"
     rf"|{_FEE}(?:是|要|收|得)?(?P<fee>{NUM})(?:块钱|元钱|块|元))"
     rf"|(?P<pos>包邮|免邮|免运费|免邮费|免费包邮|运费全免"
     rf"|(?:不用|不要|不|无需|不需要|没有|免)(?:另外?|额外|再)?(?:收|加|要|出|付|掏|补)?(?:你们|大家|您)?(?:一分钱?)?{_FEE}"
@@ -173,11 +174,14 @@ _LEAD_WORDS = re.compile(
 _ITEM_END = re.compile(
     rf"的宝宝|哦|啊|呀|吧|哈|呢|啦|了|和|跟|加|还|以及|再|前|给|等|都|就|喜欢|拍|下单|家人|宝宝|姐妹"
     rf"|倒数|库存|链接|只要|到手|也|一起|随|价值|给你|这个|那个|点个|扣|关注|销量|效果|质量|国家|行业|史上"
-    rf"|全网|唯一|独家|最|第一|顶级|绝对|后台|还剩|[{_CN}0-9×*]|x(?=[0-9])"
+    rf"|全网|唯一|独家|最|第一|顶级|绝对|后台|还剩|每|限购|一人|id|ID|[{_CN}0-9×*]|x(?=[0-9])"
 )
 _ITEM_COUNT_AFTER = re.compile(
     rf"(?P<n>{NUM})(?P<cls>[{_CLASSIFIER}])|(?:[×*]|x(?=[0-9]))(?P<n2>{NUM})"
 )
+
+
+_LONGEST_ITEM = 6
 
 
 def _item(raw: str) -> tuple[int, str]:
@@ -204,7 +208,10 @@ def _gift_claim(scan: _Scan, m: re.Match[str], out: list[Claim]) -> int:
     count = parse_number(m["n"]) if m["n"] else None
     if _NOT_AN_ITEM.match(item) or (count is None and _NOT_A_GIFT.match(m["item"])):
         return 0
-    if count is None:
+    if len(item) > _LONGEST_ITEM:
+        item = item[:_LONGEST_ITEM]  # more words than a gift's name; no count after it either
+        end = item_start + len(item)
+    elif count is None:
         after = _ITEM_COUNT_AFTER.match(scan.open, end)  # "送同款小样三个"
         if after is not None:
             count, end = parse_number(after["n"] or after["n2"]), after.end()
@@ -221,8 +228,9 @@ def _gift_claim(scan: _Scan, m: re.Match[str], out: list[Claim]) -> int:
 def _gifts(scan: _Scan, out: list[Claim]) -> None:
     for m in _BUY_N_GET.finditer(scan.open):
         a, b = parse_number(m["a"]), parse_number(m["b"])
-        if a and b and m["v"] != "发":
-            out.append(Claim("gifts", b / a, b / a, m[0], "同款"))
+        denied = _denied(scan.text, m.start()) or _GIFT_DENIED.search(scan.before(m.start(), 3))
+        if a and b and m["v"] != "发" and not denied:
+            out.append(Claim("gifts", b / a, b / a, m[0], "", "buy"))
         scan.take(m.start(), m.end())
     for m in _NO_GIFT.finditer(scan.open):
         out.append(Claim("gifts", 0, 0, m[0], "", "none"))
@@ -346,7 +354,7 @@ _RETURN = re.compile(
     rf"(?:退换货|退货|退换|退款|退)?(?:服务)?|无理由退(?:换货|换|货|款)?"
 )
 _RETURN_NEG_BEFORE = re.compile(
-    r"(?:不支持|不能|没有|不享受|不参与|不参加|不提供|不可以|不适用|无法|没法|不给|不做|不是|不走|不)"
+    r"(?:不支持|不能|没有|不享受|不参与|不参加|不提供|不可以|不适用|无法|没法|没办法|不给|不做|不是|不走|不)"
     r"(?:享受|参与|参加|支持|申请|做|走|用)?$"
 )
 _RETURN_ASKED_BEFORE = re.compile(
@@ -354,7 +362,8 @@ _RETURN_ASKED_BEFORE = re.compile(
 )
 _RETURN_NEG_AFTER = re.compile(
     r"^(?:退换货|退货|退换|退款)?(?:的话|这个|服务|呢|哈|啊|呀|哦|这款|我们|这边|咱们|的|就|也|都|是|这一块|方面){0,3}"
-    r"(?:不支持|不能|没有(?!问题)|不行|不可以|不享受|不参与|不提供|用不了|不适用|不包括|不可|不接受|不给|做不了|退不了)"
+    r"(?:不支持|不能|没有(?!问题)|不行|不可以|不享受|不参与|不提供|用不了|不适用|不包括|不可|不接受|不给|做不了|退不了"
+    r"|没办法|没法)"
 )
 _NO_RETURN = re.compile(
     r"不退不换|概不退换|不支持退换|不支持退货|不接受退换|不予退换|不退换的|不可退换"
@@ -452,7 +461,7 @@ _PRICE = re.compile(
     rf"|(?P<w3>{NUM})(?=\s?(?:包邮|到手|带回家|带走|拿走|拿下|秒杀|入手|一(?:件|支|瓶|箱|台|只|盒|套|袋)(?:$|[^{_CN}0-9])))"
     # weak cues and "一件…": only a number that ends the phrase
     rf"|(?P<weak>今天|现在|直播间|这里|这边|直接|一(?:件|支|瓶|箱|台|只|盒|套|个|袋|份|罐|单))"
-    rf"(?:也就|只要|才|就|是|都是){{0,2}}(?P<w4>{NUM}){_NOT_BARE}(?![点号的])"
+    rf"(?:也就|只要|才|就|是|都是){{0,2}}(?P<w4>{NUM}){_NOT_BARE}(?!号|的|点(?![个点赞关]))"
     # a self-correction: "不是七十九是六十九"
     rf"|不是{NUM}(?:{_CUR})?(?:而)?是(?P<w5>{NUM})(?P<c5>{_CUR})?{_NOT_BARE}",
     re.IGNORECASE,
@@ -464,7 +473,7 @@ _UPPER_BOUND = re.compile(
 _REFERENCE = re.compile(
     r"(?:原价|原来|日常|平时|平常|专柜|市场|吊牌|零售|建议零售|官方|官网|门店|线下|正常|旗舰店|超市|别家"
     r"|别人家|外面|之前|以前|上次|昨天|去年|划线|标价|价值|定金|订金|尾款|运费|邮费|第二件|第二份|第二单|第二个"
-    r"|不要|单买|单独买|一两|平均|算下来|相当于|合下来|折合|一天|每天|某宝|某东|天猫|京东|淘宝)"
+    r"|平台|店铺|店里|专卖店|商场|品牌|不要|单买|单独买|一两|平均|算下来|相当于|合下来|折合|一天|每天|某宝|某东|天猫|京东|淘宝)"
     r"(?:的)?(?:价格?|价钱|卖价|售价)?(?:是|要|都要|就要|卖|得|都|也|卖到|卖的|都是|也要|也就|就|才|只要|只有"
     r"|大概|差不多)?(?:卖|要)?$"
 )
@@ -599,6 +608,16 @@ _SPEC = re.compile(
     rf"|(?P<steel>304|316|201|三零四|三一六|二零一)(?:医用级|食品级|级)?(?:的)?不锈钢",
     re.IGNORECASE,
 )
+# Counts per pack ("一盒十片", "十片一盒", "十片装"): the pack word is what makes them a spec,
+# since "三个", "两支" alone are everywhere in speech.
+_COUNT_UNITS = "片抽枚颗粒包袋支瓶盒罐个只"
+_PACKS = "盒箱袋包罐提瓶套"
+_COUNT_SPEC = re.compile(
+    rf"(?:一|每)(?P<pack>[{_PACKS}])(?:有|是|里面有?|里|装|共|一共)?(?:大概|差不多|足足|整整)?"
+    rf"(?P<n>{RANGE})(?P<u>[{_COUNT_UNITS}])"
+    rf"|(?P<n2>{RANGE})(?P<u2>[{_COUNT_UNITS}])(?:一|每|/)(?P<pack2>[{_PACKS}])"
+    rf"|(?P<n3>{RANGE})(?P<u3>[{_COUNT_UNITS}])装"
+)
 _SIZE = r"(?:xxxxl|xxxl|xxl|[2-5]xl|xl|xs|s|m|l)"
 _SIZE_CLAIM = re.compile(
     rf"(?<![a-z])(?P<a>{_SIZE})码?(?:到|至|-|~)(?P<b>{_SIZE})(?![a-z])"
@@ -696,6 +715,13 @@ def _specs(scan: _Scan, out: list[Claim]) -> None:
         context = f"{m['mat']}|" if m["pure"] else _context(scan, m.start(), m.end())
         out.append(Claim("specs", low, high, m[0], kind, context))
         scan.take(m.start(), m.end())
+    for m in _COUNT_SPEC.finditer(scan.open):
+        span = parse_range(m["n"] or m["n2"] or m["n3"])
+        if span is None or _denied(text, m.start()):
+            continue
+        unit = m["u"] or m["u2"] or m["u3"]
+        out.append(Claim("specs", span[0], span[1], m[0], f"n:{unit}", "|"))
+        scan.take(m.start(), m.end())
     for m in _SIZE_CLAIM.finditer(scan.open):
         if _denied(text, m.start()):
             continue
@@ -713,11 +739,14 @@ def spec_value(value: str) -> tuple[str, float, float] | None:
     )
     if size:
         return "size", SIZES[size["a"].lower()], SIZES[size["b"].lower()]
-    m = _SPEC.search(value.replace("–", "-").replace("—", "-"))
-    if m is None:
-        return None
-    if m["pure"]:
-        return None  # "纯棉" in a catalog is a material, not a share
+    value = value.replace("–", "-").replace("—", "-")
+    m = _SPEC.search(value)
+    if m is None or m["pure"]:  # "纯棉" in a catalog is a material, not a share
+        count = _COUNT_SPEC.search(value)
+        span = parse_range(count["n"] or count["n2"] or count["n3"]) if count else None
+        if count is None or span is None:
+            return None
+        return f"n:{count['u'] or count['u2'] or count['u3']}", span[0], span[1]
     return _spec_value(m)
 
 

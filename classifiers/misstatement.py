@@ -88,16 +88,24 @@ _SPEC_SYNONYMS: dict[str, tuple[str, ...]] = {
 _NAME_SUFFIX = re.compile(r"含量|量|期|时长|时间|率|大小")
 _WEAK_CHARS = frozenset("净含总")
 _GIFT_COUNT = re.compile(r"^(?P<item>.+?)\s*[×xX*]\s*(?P<n>\d+)$")
-_SAME_ITEM = frozenset({"同款", "正装", "同款正装"})
 # Characters of fibres and metals: a share followed by one is about that material.
 _MATERIAL = re.compile(r"[棉麻丝毛绒纶涤氨羊鸭鹅皮革银金钢铜铝木竹胶塑瓷蚕]|莫代尔|聚酯|尼龙|玻璃")
 
 
-def _spec_words(name: str) -> frozenset[str]:
-    """The words that name the spec ``name`` in speech: 羊毛含量 → 羊毛; 含绒量 → 绒."""
+_CJK_RUN = re.compile(r"[\u4e00-\u9fa5]+")
+
+
+def _spec_words(name: str, value: str, kind: str) -> frozenset[str]:
+    """The words that name the spec ``name`` in speech: 羊毛含量 → 羊毛; 含绒量 → 绒; and for a
+    share, the material in its value ("面料: 100%棉" → 棉)."""
     core = _NAME_SUFFIX.sub("", name)
     words = {name, core, "".join(c for c in core if c not in _WEAK_CHARS)}
+    if len(name) >= 4:  # "电池容量" is also said "电池" or "容量"
+        words.update((name[:2], name[-2:]))
     words.update(_SPEC_SYNONYMS.get(name, ()))
+    if kind == "%":
+        for run in _CJK_RUN.findall(value):
+            words.update((run, run[-2:]))
     return frozenset(w for w in words if w and w not in _WEAK_CHARS)
 
 
@@ -140,7 +148,7 @@ def _facts(product: Product) -> _Facts:
     for name, value in product.specs.items():
         parsed = spec_value(str(value))
         if parsed is not None:
-            specs.append(_Spec(name, str(value), *parsed, _spec_words(name)))
+            specs.append(_Spec(name, str(value), *parsed, _spec_words(name, str(value), parsed[0])))
     gifts: list[_Gift] = []
     for gift in product.gifts:
         m = _GIFT_COUNT.match(gift)
@@ -154,8 +162,6 @@ def _facts(product: Product) -> _Facts:
 
 def _same_item(said: str, known: str) -> bool:
     """ "同款小样" is "小样"; "替换刷头" is "刷头"; two items sharing a two-character word match."""
-    if said in _SAME_ITEM or known in _SAME_ITEM:
-        return said in _SAME_ITEM and known in _SAME_ITEM
     if said in known or known in said:
         return True
     return any(said[i : i + 2] in known for i in range(len(said) - 1))
@@ -173,6 +179,17 @@ def _check_gift(claim: Claim, facts: _Facts, ev: str) -> Misstatement | None:
         if not facts.gifts:
             return None
         return Misstatement("gifts", "无赠品", known, ev, f"更正一下：这款有赠品，送{known}")
+    if claim.context == "buy":  # "买一送一", "拍一送三": some gift of that count per unit
+        if any(g.count == claim.low for g in facts.gifts):
+            return None
+        expected = known or "无赠品"
+        return Misstatement(
+            "gifts",
+            claim.evidence,
+            expected,
+            ev,
+            f"更正一下：这款没有{claim.evidence}，赠品以商品页为准",
+        )
     before = claim.context.removeprefix("before:")
     gift = _known_gift(claim.unit, facts) or _known_gift(before, facts)
     if gift is not None:

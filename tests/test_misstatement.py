@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agent.lineup import Lineup
-from classifiers.catalog import load_catalog
+from classifiers.catalog import Catalog, Product, load_catalog
 from classifiers.claims import extract, prepare
 from classifiers.misstatement import SpeechChecker
 from classifiers.numbers import parse_number, parse_percent, parse_price, parse_range
@@ -314,3 +314,33 @@ def test_bundled_labelled_set_scores_above_floor(
     assert result.utterances.precision >= floor
     assert result.utterances.recall >= floor
     assert result.right_field_rate >= right_field
+
+
+def test_specs_of_a_catalog_the_extractor_was_not_written_for() -> None:
+    """Counts per pack, a fabric share named by its material, battery capacity and hours."""
+    products = [
+        Product(
+            sku="M1", name="补水面膜", price=99, specs={"规格": "10片/盒", "净含量": "25ml/片"}
+        ),
+        Product(sku="T1", name="纯棉T恤", price=59, specs={"面料": "100%棉", "尺码": "M-XXL"}),
+        Product(
+            sku="P1",
+            name="充电宝",
+            price=129,
+            specs={"电池容量": "10000mAh", "重量": "200g", "续航": "10小时"},
+        ),
+    ]
+    checker = SpeechChecker(Catalog({p.sku: p for p in products}))
+    wrong = [
+        ("M1", "一盒有十二片"), ("M1", "十五片装"), ("M1", "一片三十毫升"),
+        ("T1", "百分之九十五的棉"), ("T1", "最大码XXXL"),
+        ("P1", "两万毫安的大容量"), ("P1", "三百克"), ("P1", "续航十二个小时"),
+    ]  # fmt: skip
+    right = [
+        ("M1", "一盒十片"), ("M1", "一天敷一片"), ("T1", "纯棉的"), ("T1", "M到XXL都有"),
+        ("P1", "一万毫安"), ("P1", "重量两百克"), ("P1", "续航十个小时"),
+    ]  # fmt: skip
+    for sku, text in wrong:
+        assert [m.field for m in checker.check(text, sku).misstatements] == ["specs"], text
+    for sku, text in right:
+        assert checker.check(text, sku).misstatements == [], text
