@@ -344,3 +344,21 @@ def test_specs_of_a_catalog_the_extractor_was_not_written_for() -> None:
         assert [m.field for m in checker.check(text, sku).misstatements] == ["specs"], text
     for sku, text in right:
         assert checker.check(text, sku).misstatements == [], text
+
+
+@pytest.mark.parametrize(
+    ("text", "terms"),
+    [
+        ("我们家电动牙刷全网销量第一", ["第一"]),
+        ("这个是我们的王牌产品零风险", ["王牌", "零风险"]),
+        ("祖传秘方药到病除", ["祖传", "秘方", "药到病除"]),
+        ("仅此一次随时涨价", ["仅此一次", "随时涨价"]),
+        ("国际级的标准", ["国际级"]),
+        ("第一波福利第一款是洁面乳", []),
+        ("首选尺码是M最好先看一下", []),
+        ("最大码是XL", []),
+    ],
+)
+def test_compliance_terms(text: str, terms: list[str]) -> None:
+    """广告法 terms of each kind are found once each; ordinals and advice are not."""
+    assert [h.term for h in SPEECH.compliance.check(text)] == terms
