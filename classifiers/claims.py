@@ -146,7 +146,7 @@ _GIFT = re.compile(
     rf"(?=(?P<item>[^{_STOP}]{{0,10}}))"
 )
 _GIFT_MORE = re.compile(
-    rf"(?:再加|外加|加上|加|和|跟|以及|还有|另外)(?P<n>{NUM})(?P<cls>[{_CLASSIFIER}])(?P<item>[^{_STOP}]{{1,8}})"
+    rf"(?:再加|外加|加上|加|和|跟|以及|还有|另外)?(?P<n>{NUM})(?P<cls>[{_CLASSIFIER}])(?P<item>[^{_STOP}]{{1,8}})"
 )
 # "买一送一": the same item again, said without classifiers. "拍一发三" counts everything in the
 # parcel, which the host then lists ("正装加两个小样"), so it is read as no claim.
@@ -164,7 +164,7 @@ _NOT_A_GIFT = re.compile(
 # Never a gift with the purchase, counted or not ("送大家一个福利", "送运费险").
 _NOT_AN_ITEM = re.compile(
     r"^(?:运费险|关注|小心心|赞|灯牌|粉丝灯牌|福袋|免单|钱|福利|惊喜|优惠|红包|券|优惠券|折扣|祝福|好运|心意"
-    r"|一波|波)"
+    r"|一波|波|月|天|年|周|星期|小时|分钟|次|号|点)"
 )
 _LOTTERY = re.compile(r"抽|福袋|免单|点赞|转发|中奖")
 _LEAD_WORDS = re.compile(
@@ -247,8 +247,8 @@ def _gifts(scan: _Scan, out: list[Claim]) -> None:
         while more := _GIFT_MORE.match(scan.open, end):  # "送三个小样加一个洁面"
             skip, item = _item(more["item"])
             n = parse_number(more["n"])
-            if not item or n is None:
-                break
+            if len(item) < 2 or n is None or _NOT_AN_ITEM.match(item):
+                break  # "送一个刀头一个月就换" goes on about something else
             value = n / _per_unit(scan, m.start())
             stop = more.start("item") + skip + len(item)
             out.append(Claim("gifts", value, value, scan.text[more.start() : stop], item))
@@ -352,6 +352,7 @@ def _presale_status(scan: _Scan, out: list[Claim]) -> None:
 _RETURN = re.compile(
     rf"(?P<n>{NUM})天(?:内)?(?:的)?(?:无理由|无忧|包退|包换|可退|可以退|能退|随便退|退换)"
     rf"(?:退换货|退货|退换|退款|退)?(?:服务)?|无理由退(?:换货|换|货|款)?"
+    r"|不满意(?:的话)?(?:就|直接|随时|可以|都可以|也可以)*(?:包退|退货|退换|退)"
 )
 _RETURN_NEG_BEFORE = re.compile(
     r"(?:不支持|不能|没有|不享受|不参与|不参加|不提供|不可以|不适用|无法|没法|没办法|不给|不做|不是|不走|不)"
@@ -448,7 +449,7 @@ _NOT_BARE = (
     rf"档层组罐枚人多块元a-z]|包(?!邮)|左右|小时)"
 )
 _CUE = (
-    r"(?:(?:到手|直播间|直播|活动|秒杀|福利|专享|特惠|优惠|限时|宠粉|粉丝|团购|折后|券后|一口|首发|新人|会员)*价格?|价钱|到手|券后|折后|给到(?:大家|你们)?|只要|只需要?|仅需|仅要|仅售|只卖|就卖|才卖|卖|统统|通通|一律|拍下|拍到手|入手|实付"
+    r"(?:(?:到手|直播间|直播|活动|秒杀|福利|专享|特惠|优惠|限时|宠粉|粉丝|团购|折后|券后|一口|首发|新人|会员)*价格?|价钱|到手|券后|折后|给到(?:大家|你们)?|(?:破价|直降|降|打|做|低|砍|杀)(?:到|至)|只要|只需要?|仅需|仅要|仅售|只卖|就卖|才卖|卖|统统|通通|一律|拍下|拍到手|入手|实付"
     r"|秒杀)"
 )
 _FILL = r"(?:是|就是|就|只要|只需要?|也就|才|仅|都|也|直接|统一|一律|给到|给大家|给你们|都是|只)?(?:只要|才|仅需)?"
@@ -481,7 +482,7 @@ _REFERENCE = re.compile(
 _PER_JIN = re.compile(r"(?:一斤|每斤|1斤)(?!装)")
 _DISCOUNT = re.compile(
     r"(?:减|省|券|优惠|便宜|差价|红包|立减|直降|降|满|返|补贴|加|贵|多花|少|抵|抵扣|退|补|送|赠|领|再减|立省"
-    r"|打|扣|涨|贵了|多了|少了)(?:了|掉|你|大家|您|到)?$"
+    r"|打|扣|涨|贵了|多了|少了)(?:了|掉|你|大家|您)?$"
 )
 _BUNDLE = re.compile(
     r"(?:[两二三四五六七八九十2-9]|[1-9][0-9])(?:件|瓶|支|箱|盒|套|个|只|单|份|台|袋|罐|斤|包)"
@@ -600,7 +601,7 @@ _SPEC = re.compile(
     rf"(?P<n>{RANGE}|半)(?P<half>半)?(?:个)?(?P<u>{_UNITS})(?![a-z])(?P<half2>半)?"
     rf"|(?P<hundred>百分百|百分之百)|百分之(?P<p>{NUM})|(?P<p2>[0-9]+(?:\.[0-9]+)?)%"
     rf"|(?:含绒量|绒子含量|含量|含绒)(?:是|高达|达到|有|足足|为|在)?(?P<p3>{NUM})(?![{_CN}0-9a-z%分])"
-    rf"|(?P<p4>{NUM})(?:的)?(?=(?:羊毛|羊绒|山羊绒|棉|桑蚕丝|真丝|白鸭绒|白鹅绒|鸭绒|鹅绒)(?:含量)?)"
+    rf"|(?P<p4>{NUM})(?P<tenths>成)?(?:的)?(?=(?:羊毛|羊绒|山羊绒|棉|桑蚕丝|真丝|白鸭绒|白鹅绒|鸭绒|鹅绒)(?:含量)?)"
     rf"|(?P<pure>纯|全)(?P<mat>[\u4e00-\u9fa5]{{1,3}})"
     rf"|ip(?P<ip>[x0-9零一二三四五六七八九][0-9零一二三四五六七八九])"
     rf"|(?P<fine>(?:s|足银|纯银|银|足金|千足金|黄金|金)(?:9999|999|990|925|九九九九|九九九|九九零|九二五)"
@@ -661,6 +662,8 @@ def _spec_value(m: re.Match[str]) -> tuple[str, float, float] | None:
     share = m["p"] or m["p2"] or m["p3"] or m["p4"]
     if share:
         value = parse_percent(share)
+        if value is not None and m["tenths"]:
+            value *= 10  # "七成" is 70 %
         return None if value is None else ("%", value, value)
     if m["hundred"] or m["pure"]:
         return "%", 100.0, 100.0
@@ -685,6 +688,9 @@ def _spec_value(m: re.Match[str]) -> tuple[str, float, float] | None:
     return None
 
 
+_SEVERAL_BOUGHT = re.compile(
+    r"[两二三四五六七八九十2-9](?:单|箱|份|件|袋|盒|包)(?:的话)?(?:就是|是|就|共|一共|总共|加起来)?$"
+)
 _BOUGHT_AFTER = re.compile(
     r"^(?:只要|才|就要|一共|总共|到手|只需|一起|加起来|算下来|下来|也就|合|就)"
 )
@@ -708,8 +714,11 @@ def _specs(scan: _Scan, out: list[Claim]) -> None:
         kind, low, high = found
         if kind == "g" and _about_a_person(scan, m, low, (m["u"] or "").lower()):
             continue
-        if kind == "g" and _BOUGHT_AFTER.match(scan.after(m.end(), 3)):
-            continue  # "两斤只要一百一十九" is how much is bought, not what one pack weighs
+        if kind == "g" and (
+            _BOUGHT_AFTER.match(scan.after(m.end(), 3))
+            or _SEVERAL_BOUGHT.search(scan.before(m.start(), 6))
+        ):
+            continue  # "两斤只要一百一十九", "两单就是十斤": how much is bought, not one pack
         if _GIFT_BEFORE.search(scan.before(m.start(), 4)):
             continue  # "送两个五克的旅行装" sizes the gift, not the product
         context = f"{m['mat']}|" if m["pure"] else _context(scan, m.start(), m.end())

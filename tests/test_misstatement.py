@@ -116,6 +116,8 @@ SPEECH = SpeechChecker(load_catalog(DATA / "speech_catalog.yaml"))
         ("MZ-01", "不到五十块钱就能带回家", "price", "不到50"),
         ("NR-10", "一斤只要四十九", "price", "49"),
         ("MZ-01", "今天七十九喜欢的扣个1", "price", "79"),
+        ("MZ-01", "洁面乳今天破价到四十九", "price", "49"),
+        ("KZ-03", "直降到两百四十九", "price", "249"),
         # free shipping: denials, fees, and free shipping the catalog does not give
         ("MZ-01", "这个不包邮哈运费自理", "free_shipping", "不包邮"),
         ("MZ-01", "邮费是十块钱哦", "free_shipping", "不包邮"),
@@ -134,6 +136,7 @@ SPEECH = SpeechChecker(load_catalog(DATA / "speech_catalog.yaml"))
         ("MZ-01", "这款七天无理由是没有的", "seven_day_return", "不支持"),
         ("FZ-04", "这款不退不换的", "seven_day_return", "不支持"),
         ("SX-02", "七天无理由放心拍", "seven_day_return", "支持"),
+        ("SX-02", "不满意随时退", "seven_day_return", "支持"),
         # warranty: years, months, halves, 终身, no warranty promised at all
         ("KZ-03", "保修一年", "warranty_months", "1年"),
         ("KZ-03", "一年半的质保", "warranty_months", "18个月"),
@@ -150,6 +153,8 @@ SPEECH = SpeechChecker(load_catalog(DATA / "speech_catalog.yaml"))
         ("YR-06", "含绒量百分之九十五", "specs", "百分之九十五"),
         ("FZ-04", "这件是纯羊毛的", "specs", "纯羊毛"),
         ("FZ-04", "八十的羊毛", "specs", "八十"),
+        ("FZ-04", "九成羊毛", "specs", "九成"),
+        ("KZ-03", "赠送五十张烘焙纸两本食谱", "gifts", "食谱×2"),
         ("KZ-03", "六升的大容量一家五口够用", "specs", "六升"),
         ("TX-07", "续航三个月", "specs", "三个月"),
         ("TX-07", "充一次电能用一百天", "specs", "一百天"),
@@ -198,6 +203,9 @@ def test_each_field_is_found(sku: str, text: str, field: str, claimed: str) -> N
         ("MZ-01", "不要一百二十九不要九十九只要六十九"),
         ("SX-02", "算下来一斤也就七八块钱"),
         ("NR-10", "两斤只要一百一十九"),
+        ("SX-02", "拍一单五斤两单就是十斤"),
+        ("MZ-01", "原价九十九直降三十"),
+        ("TX-07", "送一个刀头一个月换一次"),
         ("YR-06", "定金一百尾款四百九十九"),
         # exceptions, questions and conditions
         ("SX-02", "全国包邮新疆西藏不包邮"),
