@@ -27,7 +27,12 @@ MAX_USER_CHARS = 128
 IGNORED_TYPES = frozenset({"gift", "like", "enter", "follow", "share", "system"})
 
 
-@dataclass(slots=True, frozen=True)
+# Events are values: stages make new ones (``dataclasses.replace``) and never assign to
+# fields. They are not ``frozen`` because a frozen dataclass's ``__init__`` sets each field
+# through ``object.__setattr__``, four times slower, and a comment is built per danmaku.
+
+
+@dataclass(slots=True)
 class Comment:
     """A viewer's bullet comment. ``user`` is a keyed hash once normalised, never a raw id."""
 
@@ -41,7 +46,7 @@ class Comment:
     priority: int = 0
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class HostSpeech:
     """One utterance of the host from the ASR relay; ``sku`` when the relay knows it."""
 

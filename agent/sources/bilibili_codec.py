@@ -23,6 +23,8 @@ from typing import Any, Literal
 
 import brotli
 import orjson
+from orjson import JSONDecodeError
+from orjson import loads as _loads
 
 HEADER = struct.Struct(">IHHII")
 HEADER_LEN = HEADER.size
@@ -103,10 +105,11 @@ def _walk(buf: memoryview, out: Decoded, budget: list[int], depth: int, *, top: 
     offset, end = 0, len(buf)
     if end == 0:
         raise CodecError("truncated_header", "empty frame")
+    unpack = HEADER.unpack_from
     while offset < end:
         if end - offset < HEADER_LEN:
             raise CodecError("truncated_header", f"{end - offset} bytes left")
-        pack_len, head_len, ver, op, _seq = HEADER.unpack_from(buf, offset)
+        pack_len, head_len, ver, op, _seq = unpack(buf, offset)
         if head_len < HEADER_LEN:
             raise CodecError("bad_header_len", str(head_len))
         if pack_len < head_len:
@@ -114,9 +117,23 @@ def _walk(buf: memoryview, out: Decoded, budget: list[int], depth: int, *, top: 
             raise CodecError("bad_packet_len", str(pack_len))
         if pack_len > end - offset:
             raise CodecError("length_exceeds_buffer", f"{pack_len} > {end - offset}")
+        # A view, not a copy: the body goes straight to the JSON parser or the decompressor.
         body = buf[offset + head_len : offset + pack_len]
         offset += pack_len
-        if op == OP_HEARTBEAT_REPLY:
+        if op == OP_COMMAND:
+            # The hot path first: the JSON commands inside a compressed batch.
+            if ver == VER_JSON:
+                if out.kind == "ignored":
+                    out.kind = "messages"
+                _command(body, out)
+            elif ver in (VER_ZLIB, VER_BROTLI):
+                if depth <= 0:
+                    raise CodecError("too_deep", "compressed packets nested too deeply")
+                inner = _inflate(body, ver, budget)
+                _walk(memoryview(inner), out, budget, depth - 1, top=False)
+            elif ver != VER_INT:
+                raise CodecError("unknown_version", str(ver))
+        elif op == OP_HEARTBEAT_REPLY:
             if len(body) < 4:
                 raise CodecError("bad_body", "heartbeat reply shorter than 4 bytes")
             out.kind = "heartbeat_reply"
@@ -124,26 +141,9 @@ def _walk(buf: memoryview, out: Decoded, budget: list[int], depth: int, *, top: 
             if top:
                 # The server echoes the client's heartbeat body after the packet; not ours to parse.
                 return
-            continue
-        if op == OP_AUTH_REPLY:
+        elif op == OP_AUTH_REPLY:
             out.kind = "auth_reply"
             out.code = _auth_code(body)
-            continue
-        if op != OP_COMMAND:
-            continue
-        if ver == VER_JSON:
-            if out.kind == "ignored":
-                out.kind = "messages"
-            _command(body, out)
-        elif ver in (VER_ZLIB, VER_BROTLI):
-            if depth <= 0:
-                raise CodecError("too_deep", "compressed packets nested too deeply")
-            inner = _inflate(body, ver, budget)
-            _walk(memoryview(inner), out, budget, depth - 1, top=False)
-        elif ver == VER_INT:
-            continue
-        else:
-            raise CodecError("unknown_version", str(ver))
 
 
 def _auth_code(body: memoryview) -> int:
@@ -166,7 +166,7 @@ def _inflate(body: memoryview, ver: int, budget: list[int]) -> bytes:
             inner = d.decompress(body, limit + 1)
         else:
             b = brotli.Decompressor()
-            inner = b.process(bytes(body), output_buffer_limit=limit + 1)
+            inner = b.process(body, output_buffer_limit=limit + 1)
             if len(inner) <= limit and not b.is_finished():
                 # Output stopped at the buffer limit or the stream is cut short.
                 if not b.can_accept_more_data():
@@ -187,50 +187,56 @@ def _command(body: memoryview, out: Decoded) -> None:
         out.errors.append("too_large")
         return
     try:
-        obj = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        obj = _loads(body)
+    except JSONDecodeError as exc:
         out.errors.append("bad_utf8" if "utf-8" in str(exc).lower() else "bad_json")
         return
-    if not isinstance(obj, dict):
+    # ``type(...) is``: orjson builds plain dicts and strs, and this runs once per danmaku.
+    if type(obj) is not dict:
         out.errors.append("not_object")
         return
     raw = obj.get("cmd")
-    if not isinstance(raw, str):
+    if type(raw) is not str:
         out.errors.append("missing_cmd")
         return
-    cmd = raw.split(":", 1)[0][:64]
+    cmd = raw.split(":", 1)[0][:64] if ":" in raw or len(raw) > 64 else raw
     out.commands.append(cmd)
     mapper = _MAPPERS.get(cmd)
     if mapper is None:
         return
     try:
-        msg = mapper(obj)
+        out.messages.append(mapper(obj))
     except (LookupError, TypeError, ValueError, AttributeError):
         out.errors.append("bad_fields")
-        return
-    out.messages.append(msg)
 
 
 def _int(value: Any) -> int:
+    if type(value) is int:
+        return value
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise TypeError("not an integer")
     return int(value)
 
 
 def _str(value: Any) -> str:
-    if not isinstance(value, str):
+    if type(value) is not str:
         raise TypeError("not a string")
     return value
 
 
 def _danmu(obj: dict[str, Any]) -> dict[str, Any]:
     info = obj["info"]
+    user = info[2]
+    text, uid, uname, ts_ms = info[1], user[0], user[1], info[0][4]
+    # Inline checks for the common well-typed case; the helpers raise on anything else.
+    if type(text) is not str or type(uname) is not str:
+        raise TypeError("not a string")
     return {
         "cmd": "DANMU_MSG",
-        "text": _str(info[1]),
-        "uid": _int(info[2][0]),
-        "uname": _str(info[2][1]),
-        "timestamp_ms": _int(info[0][4]),
+        "text": text,
+        "uid": uid if type(uid) is int else _int(uid),
+        "uname": uname,
+        "timestamp_ms": ts_ms if type(ts_ms) is int else _int(ts_ms),
     }
 
 
