@@ -9,6 +9,12 @@ the oldest queued event of the lowest priority below its own (``reason="evicted"
 nothing queued ranks lower, the offered event itself is dropped (``reason="overload"``). A
 likely after-sales comment therefore pushes out chatter instead of being lost. Detection
 still sees the survivors in arrival order.
+
+Ranking is lazy: the keyword scan costs more than decoding a danmaku, and it only matters
+once the queue may have to shed. Below ``rank_from`` (half the capacity) events queue
+unranked; the first event to reach it ranks the backlog, and every event is ranked on
+arrival from then until the queue has drained empty. So every queued event is ranked
+whenever the queue is full.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from collections import deque
 
 from agent.events import Event
 from agent.metrics import Metrics
-from agent.prefilter import MAX_PRIORITY, priority_of
+from agent.prefilter import MAX_PRIORITY, Prefilter, default_prefilter
 
 
 class IngressClosed(Exception):
@@ -27,11 +33,14 @@ class IngressClosed(Exception):
 
 
 class _Slot:
-    """One queued event; an evicted slot stays in the arrival queue, marked dead."""
+    """One queued event; an evicted slot stays in the arrival queue, marked dead.
+
+    ``priority`` is None while the event waits unranked (the queue was less than half full).
+    """
 
     __slots__ = ("alive", "event", "priority")
 
-    def __init__(self, event: Event, priority: int) -> None:
+    def __init__(self, event: Event, priority: int | None) -> None:
         self.event = event
         self.priority = priority
         self.alive = True
@@ -40,12 +49,19 @@ class _Slot:
 class QueueIngress:
     """A bounded FIFO with back-pressure for ``put`` and priority shedding for ``offer``."""
 
-    def __init__(self, metrics: Metrics, capacity: int = 10_000) -> None:
+    def __init__(
+        self, metrics: Metrics, capacity: int = 10_000, *, prefilter: Prefilter | None = None
+    ) -> None:
         self.metrics = metrics
         self.capacity = capacity
-        # Arrival order (alive and evicted slots) and, per priority, the alive slots in order.
+        self.prefilter = prefilter if prefilter is not None else default_prefilter()
+        self.rank_from = capacity // 2
+        # Arrival order (alive and evicted slots); per priority, the alive ranked slots in
+        # order; the alive unranked slots in order (all younger than every ranked one).
         self._items: deque[_Slot] = deque()
         self._levels: list[deque[_Slot]] = [deque() for _ in range(MAX_PRIORITY + 1)]
+        self._unranked: deque[_Slot] = deque()
+        self._ranking = False
         self._size = 0
         self._not_empty = asyncio.Event()
         self._not_full = asyncio.Event()
@@ -69,14 +85,33 @@ class QueueIngress:
     def _drop(self, event: Event, reason: str) -> None:
         self.metrics.messages_dropped.labels(self.metrics.room(event.room), reason).inc()
 
-    def _append(self, event: Event, priority: int) -> None:
+    def _append(self, event: Event, priority: int | None) -> None:
         slot = _Slot(event, priority)
         self._items.append(slot)
-        self._levels[priority].append(slot)
+        if priority is None:
+            self._unranked.append(slot)
+        else:
+            self._levels[priority].append(slot)
         self._size += 1
         self._not_empty.set()
         if self._size >= self.capacity:
             self._not_full.clear()
+        if not self._ranking and self._size >= self.rank_from:
+            self._rank_backlog()
+
+    def _rank_backlog(self) -> None:
+        """Start ranking: the unranked slots join their levels, oldest first."""
+        self._ranking = True
+        priority = self.prefilter.priority
+        levels = self._levels
+        for slot in self._unranked:
+            slot.priority = priority(slot.event)
+            levels[slot.priority].append(slot)
+        self._unranked.clear()
+
+    def _priority(self, event: Event) -> int | None:
+        """The event's rank when the queue is ranking, else None (ranked later if need be)."""
+        return self.prefilter.priority(event) if self._ranking else None
 
     def _evict_below(self, priority: int) -> Event | None:
         """Remove the oldest alive event ranked below ``priority``; None when there is none."""
@@ -101,7 +136,7 @@ class QueueIngress:
         if self._closed:
             raise IngressClosed
         self._count(event)
-        self._append(event, priority_of(event))
+        self._append(event, self._priority(event))
 
     def offer(self, event: Event) -> bool:
         """Enqueue without waiting; when full, shed the lowest priority, this event or a queued one.
@@ -112,13 +147,16 @@ class QueueIngress:
             self._drop(event, "shutdown")
             return False
         self._count(event)
-        priority = priority_of(event)
-        if self._size >= self.capacity:
-            evicted = self._evict_below(priority)
-            if evicted is None:
-                self._drop(event, "overload")
-                return False
-            self._drop(evicted, "evicted")
+        if self._size < self.capacity:
+            self._append(event, self._priority(event))
+            return True
+        # Full, so ranking (rank_from <= capacity): every queued slot has its level.
+        priority = self.prefilter.priority(event)
+        evicted = self._evict_below(priority)
+        if evicted is None:
+            self._drop(event, "overload")
+            return False
+        self._drop(evicted, "evicted")
         self._append(event, priority)
         return True
 
@@ -136,16 +174,19 @@ class QueueIngress:
             self._not_empty.clear()
             await self._not_empty.wait()
         batch: list[Event] = []
-        items, levels = self._items, self._levels
+        items, levels, unranked = self._items, self._levels, self._unranked
         while len(batch) < limit and items:
             slot = items.popleft()
             if slot.alive:
                 # The oldest alive slot of its level is this one: levels keep arrival order.
-                levels[slot.priority].popleft()
+                (unranked if slot.priority is None else levels[slot.priority]).popleft()
                 batch.append(slot.event)
         self._size -= len(batch)
         if self._size < self.capacity:
             self._not_full.set()
+        if not self._size:
+            # Drained: nothing ranked is left, so new arrivals may queue unranked again.
+            self._ranking = False
         return batch
 
 

@@ -3,7 +3,8 @@
 An Aho-Corasick automaton over an after-sales lexicon (``agent/data/after_sales_keywords.txt``)
 tells in one pass whether a comment is a *likely* after-sales message. It decides nothing but
 the order in which the ingress sheds under overload; the intent model still classifies every
-message that gets through.
+message that gets through. The ingress ranks only when it may have to shed (see
+``agent.ingress``); sources leave ``Comment.priority`` at what they know for sure (0).
 
     PRIORITY_CHATTER < PRIORITY_PAID < PRIORITY_AFTER_SALES < PRIORITY_SPEECH
 """
@@ -11,8 +12,7 @@ message that gets through.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,10 @@ class Prefilter:
         self.size = count
         if count:
             self._automaton.make_automaton()
+        # Bound once: ``rank`` runs per danmaku. None when there is nothing to find.
+        self._matches: Callable[[str], Iterator[Any]] | None = (
+            self._automaton.iter if count else None
+        )
 
     @classmethod
     def load(cls, path: Path = LEXICON_PATH) -> Prefilter:
@@ -63,30 +67,32 @@ class Prefilter:
 
     def hit(self, text: str) -> bool:
         """Whether ``text`` contains any keyword (case-insensitive)."""
-        return bool(self.size) and next(self._automaton.iter(text.lower()), None) is not None
+        matches = self._matches
+        return matches is not None and next(matches(text.lower()), None) is not None
 
-    def __call__(self, text: str, *, paid: bool = False) -> int:
-        """The shedding priority of a comment with this text."""
-        if self.size and next(self._automaton.iter(text.lower()), None) is not None:
+    def rank(self, text: str, paid: bool = False) -> int:
+        """The shedding priority of a comment with this text (a source's per-danmaku call)."""
+        matches = self._matches
+        if matches is not None and next(matches(text.lower()), None) is not None:
             return PRIORITY_AFTER_SALES
         return PRIORITY_PAID if paid else PRIORITY_CHATTER
 
-    def mark(self, event: Event) -> Event:
-        """``event`` with its priority set (comments only; speech ranks by type)."""
-        if not isinstance(event, Comment):
-            return event
-        priority = self(event.text, paid=event.paid)
-        return event if priority == event.priority else replace(event, priority=priority)
+    def __call__(self, text: str, *, paid: bool = False) -> int:
+        """The shedding priority of a comment with this text."""
+        return self.rank(text, paid)
+
+    def priority(self, event: Event) -> int:
+        """The shedding rank of an event: speech first, comments by their text and pay.
+
+        A priority a source already set is kept when the text ranks lower.
+        """
+        if isinstance(event, Comment):
+            own = min(max(event.priority, 0), MAX_PRIORITY)
+            return max(own, self.rank(event.text, event.paid))
+        return PRIORITY_SPEECH
 
 
 @functools.cache
 def default_prefilter() -> Prefilter:
     """The process-wide prefilter over the bundled lexicon (built on first use)."""
     return Prefilter.load()
-
-
-def priority_of(event: Event) -> int:
-    """The shedding rank of a queued event, clamped to ``0..MAX_PRIORITY``."""
-    if isinstance(event, Comment):
-        return min(max(event.priority, 0), MAX_PRIORITY)
-    return PRIORITY_SPEECH

@@ -13,6 +13,7 @@ from agent.prefilter import (
     PRIORITY_AFTER_SALES,
     PRIORITY_CHATTER,
     PRIORITY_PAID,
+    PRIORITY_SPEECH,
     Prefilter,
     default_prefilter,
     read_lexicon,
@@ -156,11 +157,59 @@ def test_prefilter_marks_after_sales_words() -> None:
     assert not Prefilter([]).hit("退款")
 
 
-def test_prefilter_mark_keeps_unchanged_events() -> None:
-    """mark returns the same object when the priority is already right."""
-    rank = Prefilter(["发货"])
-    plain = _comment("你好")
-    assert rank.mark(plain) is plain
-    marked = rank.mark(_comment("何时发货"))
-    assert isinstance(marked, Comment)
-    assert marked.priority == PRIORITY_AFTER_SALES
+def test_prefilter_priority_of_events() -> None:
+    """Speech ranks first; a comment ranks by its text and pay, never below a preset rank."""
+    prefilter = Prefilter(["发货"])
+    assert prefilter.priority(_comment("你好")) == PRIORITY_CHATTER
+    assert prefilter.priority(_comment("何时发货")) == PRIORITY_AFTER_SALES
+    assert prefilter.priority(_comment("你好", priority=PRIORITY_PAID)) == PRIORITY_PAID
+    assert prefilter.priority(_comment("你好", priority=99)) == PRIORITY_SPEECH
+    speech = HostSpeech(room="r1", text="你好", ts=1.0, received=2.0, source="json_ws")
+    assert prefilter.priority(speech) == PRIORITY_SPEECH
+
+
+class _CountingPrefilter(Prefilter):
+    """A prefilter that counts how many comments it ranked."""
+
+    def __init__(self) -> None:
+        super().__init__(["退款"])
+        self.ranked = 0
+
+    def rank(self, text: str, paid: bool = False) -> int:
+        self.ranked += 1
+        return super().rank(text, paid)
+
+
+async def test_ranking_waits_until_half_full(metrics: Metrics) -> None:
+    """Below half the capacity nothing is ranked; reaching it ranks the backlog at once."""
+    prefilter = _CountingPrefilter()
+    ingress = QueueIngress(metrics, 6, prefilter=prefilter)
+    ingress.offer(_comment("退款-1"))
+    ingress.offer(_comment("chat-1"))
+    assert prefilter.ranked == 0
+    ingress.offer(_comment("chat-2"))  # the third of six: ranks all three
+    assert prefilter.ranked == 3
+    for i in range(3, 6):
+        ingress.offer(_comment(f"chat-{i}"))
+    assert prefilter.ranked == 6
+    # Full: the keyword found while the queue was half empty still protects 退款-1.
+    assert ingress.offer(_comment("退款-2"))
+    assert _texts(await ingress.get_batch(10)) == [
+        "退款-1", "chat-2", "chat-3", "chat-4", "chat-5", "退款-2",
+    ]  # fmt: skip
+    # Drained: back to queueing unranked.
+    ingress.offer(_comment("chat-6"))
+    assert prefilter.ranked == 7
+
+
+async def test_partial_drain_keeps_ranking_and_order(metrics: Metrics) -> None:
+    """While events stay queued the queue keeps ranking, and batches keep arrival order."""
+    prefilter = _CountingPrefilter()
+    ingress = QueueIngress(metrics, 4, prefilter=prefilter)
+    for text in ("chat-1", "退款-1", "chat-2"):
+        ingress.offer(_comment(text))
+    assert _texts(await ingress.get_batch(1)) == ["chat-1"]
+    for text in ("chat-3", "chat-4", "退款-2"):
+        ingress.offer(_comment(text))
+    assert prefilter.ranked == 6
+    assert _texts(await ingress.get_batch(10)) == ["退款-1", "chat-3", "chat-4", "退款-2"]

@@ -15,6 +15,7 @@ from agent.config import PushSourceConfig
 from agent.events import Event
 from agent.ingress import QueueIngress
 from agent.metrics import Metrics
+from agent.prefilter import PRIORITY_AFTER_SALES, default_prefilter
 from agent.sources.push import PushSource, TokenBucket
 from tests.conftest import free_port
 
@@ -104,7 +105,7 @@ async def test_good_token_delivers_events(metrics: Metrics) -> None:
                                                   ("r1", "这款包邮")]  # fmt: skip
     assert events[0].source == "push"
     assert events[0].ts == 1763800000.5
-    assert getattr(events[0], "priority", None) == 2
+    assert default_prefilter().priority(events[0]) == PRIORITY_AFTER_SALES
 
 
 @pytest.mark.parametrize("headers", [{}, _auth("wrong"), {"Authorization": TOKEN}],

@@ -31,7 +31,6 @@ from agent.config import BilibiliSourceConfig, secret_from_env
 from agent.events import MAX_TEXT_CHARS, MAX_USER_CHARS, Comment
 from agent.logs import get_logger
 from agent.metrics import Metrics
-from agent.prefilter import default_prefilter
 from agent.sources.base import Ingress
 from agent.sources.bilibili_codec import CodecError, auth_packet, decode_frame, heartbeat_packet
 from agent.sources.decode import FrameDecoder
@@ -128,7 +127,6 @@ class BilibiliSource:
         self.name = f"{SOURCE}:{config.room}"
         self.metrics = metrics
         self.decode = FrameDecoder(SOURCE, metrics, room=config.room, name=self.name)
-        self.prefilter = default_prefilter()
         r = config.reconnect
         self.backoff = Backoff(r.initial, r.maximum, r.factor)
         label = metrics.room(config.room)
@@ -156,28 +154,34 @@ class BilibiliSource:
         for cmd in decoded.commands:
             if cmd not in TEXT_COMMANDS:
                 self._count_ignored(cmd)
+        room = self.room
         comments = []
         for msg in decoded.messages:
             cmd = msg["cmd"]
             if cmd == "DANMU_MSG":
-                ts_ms = msg["timestamp_ms"]
-                ts = ts_ms / 1000.0 if ts_ms > 0 else received
-                comments.append(self._comment(msg, ts, received, paid=False))
+                # Inline and positional: this runs once per danmaku. Comments leave unranked;
+                # the ingress ranks them when it may have to shed.
+                text, uid, ts_ms = msg["text"], msg["uid"], msg["timestamp_ms"]
+                comments.append(Comment(
+                    room, str(uid) if uid else msg["uname"][:MAX_USER_CHARS],
+                    text if len(text) <= MAX_TEXT_CHARS else text[:MAX_TEXT_CHARS],
+                    ts_ms / 1000.0 if ts_ms > 0 else received, received, SOURCE,
+                ))  # fmt: skip
             elif cmd == "SUPER_CHAT_MESSAGE":
-                start = msg.get("timestamp", 0)
-                comments.append(self._comment(msg, start or received, received, paid=True))
+                comments.append(self._super_chat(msg, received))
         return comments
 
-    def _comment(self, msg: dict[str, Any], ts: float, received: float, *, paid: bool) -> Comment:
-        """A Comment from a mapped codec message (the uid when the viewer shows one)."""
-        text: str = msg["text"]
-        if len(text) > MAX_TEXT_CHARS:
-            text = text[:MAX_TEXT_CHARS]
+    def _super_chat(self, msg: dict[str, Any], received: float) -> Comment:
+        """A paid Comment from a mapped super chat (the uid when the viewer shows one)."""
         uid = msg["uid"]
-        user = str(uid) if uid else msg["uname"][:MAX_USER_CHARS]
-        # Positional: this runs once per danmaku.
         return Comment(
-            self.room, user, text, ts, received, SOURCE, paid, self.prefilter(text, paid=paid)
+            self.room,
+            str(uid) if uid else msg["uname"][:MAX_USER_CHARS],
+            msg["text"][:MAX_TEXT_CHARS],
+            msg.get("timestamp") or received,
+            received,
+            SOURCE,
+            paid=True,
         )
 
     def _count_ignored(self, cmd: str) -> None:

@@ -2,8 +2,8 @@
 
 Rejection reasons (the ``reason`` label of ``danmaku_frames_rejected_total``): ``too_large``,
 ``bad_utf8``, ``bad_json``, ``too_deep`` from decoding, and ``not_object``, ``missing_field``,
-``bad_field``, ``unknown_type`` from ``agent.events.parse_event``. Comments leave ranked by
-the after-sales prefilter, so the ingress knows what to shed last.
+``bad_field``, ``unknown_type`` from ``agent.events.parse_event``. Comments leave unranked:
+the ingress ranks them only when it may have to shed (``agent.ingress``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from agent.errors import FrameRejected
 from agent.events import Event, parse_event
 from agent.logs import get_logger
 from agent.metrics import Metrics
-from agent.prefilter import Prefilter, default_prefilter
 from agent.ratelimit import LogThrottle
 
 # One event JSON is a few hundred bytes; anything past this is an attack or a bug.
@@ -39,13 +38,11 @@ class FrameDecoder:
         *,
         room: str | None = None,
         name: str | None = None,
-        prefilter: Prefilter | None = None,
     ) -> None:
         self.source = source
         self.metrics = metrics
         self.room = room
         self.name = name or source
-        self.prefilter = prefilter if prefilter is not None else default_prefilter()
         self._throttle = LogThrottle()
 
     def reject(self, reason: str, detail: str = "") -> None:
@@ -80,7 +77,7 @@ class FrameDecoder:
             kind = obj.get("type") if isinstance(obj, dict) else None
             self.metrics.events_ignored.labels(self.source, str(kind)[:32]).inc()
             return None
-        return self.prefilter.mark(event)
+        return event
 
 
 def _json_reason(exc: orjson.JSONDecodeError) -> str:
