@@ -86,8 +86,9 @@ def model_paths(path: str | Path | None) -> tuple[Path, Path]:
 def save_model(directory: Path, model: LinearModel, header: Mapping[str, Any]) -> dict[str, Any]:
     """Write ``intent.npz`` and ``intent.json``; return the header with its derived version.
 
-    The version hash covers the array contents (not the zip file, which carries timestamps),
-    so the same data and seed give the same version.
+    The version hash covers the array contents (not the zip file, which carries timestamps)
+    and the header values that change scores (kind, temperature, unseen weight), so the same
+    data and seed give the same version and a different scorer never shares one.
     """
     directory.mkdir(parents=True, exist_ok=True)
     header_path, arrays_path = directory / HEADER, directory / ARRAYS
@@ -102,6 +103,8 @@ def save_model(directory: Path, model: LinearModel, header: Mapping[str, Any]) -
     for name in sorted(arrays):
         hasher.update(name.encode())
         hasher.update(arrays[name].tobytes())
+    scoring = {key: header.get(key) for key in ("kind", "temperature", "unseen_weight")}
+    hasher.update(json.dumps(scoring, sort_keys=True).encode())
     digest = hasher.hexdigest()[:8]
     full = {"format": FORMAT, **header, "sha256_8": digest}
     full["version"] = f"intent-{header.get('release', '0')}-{digest}"
