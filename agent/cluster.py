@@ -51,6 +51,7 @@ from agent.backoff import Backoff
 from agent.config import ClusterConfig, secret_from_env
 from agent.logs import get_logger
 from agent.metrics import Metrics
+from agent.ratelimit import OutageLog
 from agent.sinks.mqtt import Topics, topic_part
 from agent.sources.base import Ingress, Source
 
@@ -146,10 +147,20 @@ class Membership:
             return False
         seen = min(now, doc.ts) if retained else now
         if now - seen > self.timeout:
+            if retained and member in self._seen:
+                # Its last word from before our reconnect (nobody could beat meanwhile):
+                # its next heartbeat, or its absence, decides.
+                return False
             return self._seen.pop(member, None) is not None
         joined = member not in self._seen
         self._seen[member] = max(seen, self._seen.get(member, seen))
         return joined
+
+    def refresh(self, now: float) -> None:
+        """Count every known member as heard from ``now``: after a broker outage, which
+        stopped everybody's heartbeat, each gets a full timeout to speak again."""
+        for member in self._seen:
+            self._seen[member] = now
 
     def expire(self, now: float) -> bool:
         """Drop members not heard from within the timeout; True when any was dropped."""
@@ -459,6 +470,9 @@ class Cluster:
 
     async def _session(self, client: aiomqtt.Client) -> None:
         topic = self.topics.presence(self.instance)
+        # The outage froze the membership; a restarted broker may have lost everybody's
+        # retained presence, and the others may reconnect later than we do.
+        self.membership.refresh(time.time())
         await client.subscribe(f"{self.topics.prefix}/v1/agents/+/presence", qos=1)
         await client.publish(topic, self._presence("online"), qos=1, retain=True)
         self._connected = True
@@ -483,21 +497,24 @@ class Cluster:
                 helper.cancel()
 
     async def _connection(self) -> None:
-        backoff = Backoff(0.5, 10.0)
+        # Retried at least three times per member timeout: after a broker restart every
+        # member must be back before the others give up on it.
+        backoff = Backoff(0.2, max(0.5, self.config.member_timeout_seconds / 3))
+        outage = OutageLog(_log)
         while True:
             started = time.monotonic()
             try:
                 async with aiomqtt.Client(**self._args, will=self._will()) as client:
+                    outage.recovered("cluster connection back", instance=self.instance)
                     await self._session(client)
                 problem = "disconnected"
             except aiomqtt.MqttError as exc:
                 problem = str(exc)
             if time.monotonic() - started > 10.0:
                 backoff.reset()
-            delay = backoff.next_delay()
-            _log.warning("cluster connection lost; rooms frozen; reconnecting",
-                         instance=self.instance, error=problem, delay=round(delay, 2))  # fmt: skip
-            await asyncio.sleep(delay)
+            outage.failed("cluster connection lost; rooms frozen; reconnecting",
+                          instance=self.instance, error=problem)  # fmt: skip
+            await asyncio.sleep(backoff.next_delay())
 
     async def _reconcile(self) -> None:
         while True:

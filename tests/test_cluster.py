@@ -139,6 +139,21 @@ def test_membership_times_out_silent_members() -> None:
     assert book.members == {"a", "c"}
 
 
+def test_a_broker_outage_gives_known_members_a_full_timeout_to_speak_again() -> None:
+    """Reconnected after an outage: a known member's stale retained word does not drop it, and
+    it has the timeout from the reconnect to beat again; one that stays silent goes."""
+    book = Membership("a", timeout=5.0)
+    book.observe("b", online(100.0), 100.0, retained=False)
+    book.observe("c", online(100.0), 100.0, retained=False)
+    book.refresh(130.0)  # reconnected after 30 s without heartbeats
+    assert not book.observe("b", online(100.0), 130.0, retained=True)
+    assert book.members == {"a", "b", "c"}
+    assert not book.expire(134.0)
+    book.observe("b", online(134.5), 134.5, retained=False)
+    assert book.expire(135.5)
+    assert book.members == {"a", "b"}
+
+
 def test_presence_document_round_trips() -> None:
     """The member's presence parses back; junk payloads parse to None."""
     doc = parse_presence(presence_document("a", "online", session="s1", rooms=["r2", "r1"]))
