@@ -203,7 +203,14 @@ class AlertBook:
         return self.silencer.silenced_by(alert, at) is not None or self.silencer.muted(alert, at)
 
     def should_notify(self, alert: Alert) -> bool:
-        """The outbox gate: notify unless suppressed; lifecycle news of a paged alert passes."""
+        """The outbox gate: notify unless suppressed; lifecycle news of a paged alert passes.
+
+        In a cluster, an update of an alert whose room is owned elsewhere (read on during a
+        hand-over, or drained at a stop) is not notified: the owner publishes the alert's
+        versions, so one version number never goes out twice with different contents.
+        """
+        if alert.version > 1 and not self.owns(alert.room):
+            return False
         entry = self._entries.get(alert.alert_id)
         if not self.suppressed(alert):
             if entry is not None:
@@ -457,23 +464,27 @@ class AlertBook:
     # -- rooms moving between instances ------------------------------------------------
 
     def adopt(self, entries: Iterable[dict[str, Any]]) -> builtins.list[Alert]:
-        """Take over open entries mirrored by another instance (their room moved here).
+        """Take over entries mirrored by another instance (their room moved here).
 
-        An entry is adopted when this book does not hold it or holds an older state; its
-        deadline re-arms as stored, so an escalation that fell due while nobody owned the
-        room fires at the next check. Returns the alerts adopted.
+        An entry is adopted when it is newer than what this book holds, or, if still open,
+        when this book does not hold it. Its deadline re-arms as stored, so an escalation
+        that fell due while nobody owned the room fires at the next check; a resolved one
+        retires a stale copy held here. Returns the alerts adopted.
         """
         adopted = []
         for data in entries:
             entry = _Entry.from_dict(data)
             alert = entry.alert
             held = self._entries.get(alert.alert_id)
-            if alert.state == "resolved" or (held is not None and held.newness >= entry.newness):
+            if held is None and alert.state == "resolved":
+                continue  # closed elsewhere, never held here
+            if held is not None and held.newness >= entry.newness:
                 continue
             if held is not None and held.alert.state != "resolved":
                 self._open_gauge(held.alert, -1)
             self._entries[alert.alert_id] = entry
-            self._open_gauge(alert, +1)
+            if alert.state != "resolved":
+                self._open_gauge(alert, +1)
             adopted.append(self._changed(entry))  # saved here, mirrored as this owner's
         if adopted:
             self._wake.set()
@@ -490,6 +501,10 @@ class AlertBook:
             if entry.alert.state != "resolved":
                 self._open_gauge(entry.alert, -1)
         return gone
+
+    def alert_ids(self, rooms: Collection[str]) -> builtins.list[str]:
+        """The alerts held for ``rooms``."""
+        return [i for i, e in self._entries.items() if e.alert.room in rooms]
 
     def rooms(self) -> set[str]:
         """Rooms with an entry in the book."""

@@ -45,8 +45,10 @@ class SharedStore(Protocol):
     def mirror_entry(self, row: dict[str, Any]) -> None:
         """Queue the newest state of a book entry; never waits."""
 
-    async def load_entries(self, rooms: Sequence[str]) -> list[dict[str, Any]]:
-        """Unresolved entries of ``rooms``."""
+    async def load_entries(
+        self, rooms: Sequence[str], alert_ids: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        """Unresolved entries of ``rooms``, and those of ``alert_ids`` in any state."""
 
     async def flush(self, deadline: float | None = None) -> bool:
         """Wait until everything queued is committed; False past ``deadline`` seconds."""
@@ -120,19 +122,25 @@ class Handover:
         self.book.rearm()
 
     async def _load(self, rooms: Sequence[str]) -> list[Alert]:
+        """Adopt what the shared store has for ``rooms``; returns the open alerts adopted."""
+        held = self.book.alert_ids(rooms)  # a copy restored here may be closed there
         try:
-            entries = await self.store.load_entries(rooms)
+            entries = await self.store.load_entries(rooms, held)
         except Exception:
             self.metrics.cluster_alert_load_failures.inc()
             raise
         adopted = self.book.adopt(entries)
         now = time.time()
         for alert in adopted:
-            self._into_aggregator(alert, now)
-        for status in self.statuses:
-            status.seed(adopted)  # the retained room status counts them from the next version
-        self.metrics.cluster_alerts_adopted.inc(len(adopted))
-        return adopted
+            if alert.state == "resolved":
+                self.aggregator.close(alert.alert_id)  # its next finding opens a new alert
+            else:
+                self._into_aggregator(alert, now)
+            for status in self.statuses:
+                status.update(alert)  # the retained room status counts it from the next version
+        opened = [a for a in adopted if a.state != "resolved"]
+        self.metrics.cluster_alerts_adopted.inc(len(opened))
+        return opened
 
     def _into_aggregator(self, alert: Alert, now: float) -> None:
         key = (alert.room, alert.kind, alert.category, alert.group_key)

@@ -38,11 +38,14 @@ class SharedTable:
         if held is None or (held["version"], held["revision"]) < (row["version"], row["revision"]):
             self.rows[row["alert_id"]] = copy.deepcopy(row)
 
-    async def load_entries(self, rooms: Sequence[str]) -> list[dict[str, Any]]:
+    async def load_entries(
+        self, rooms: Sequence[str], alert_ids: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
         if self.down:
             raise ConnectionRefusedError("database down")
         return [copy.deepcopy(r["entry"]) for r in self.rows.values()
-                if r["room"] in rooms and r["state"] != "resolved"]  # fmt: skip
+                if (r["room"] in rooms and r["state"] != "resolved")
+                or r["alert_id"] in alert_ids]  # fmt: skip
 
     async def flush(self, deadline: float | None = None) -> bool:
         return not self.down
@@ -158,8 +161,9 @@ async def test_adopted_alert_continues_where_it_stood_and_an_overdue_step_fires_
     assert acked.version == 4
 
 
-async def test_adopt_takes_only_newer_states_and_never_resolved_ones() -> None:
-    """(version, revision) decides; equal or older states and resolved entries are ignored."""
+async def test_adopt_takes_only_newer_states_and_resolved_ones_only_to_retire_a_copy() -> None:
+    """(version, revision) decides; equal or older states are ignored; a resolved entry only
+    matters for an alert held here."""
     clock, table = ManualClock(), SharedTable()
     metrics = Metrics()
     book = make_book("b", Rooms(["r1"]), table, clock, metrics=metrics)
@@ -173,12 +177,22 @@ async def test_adopt_takes_only_newer_states_and_never_resolved_ones() -> None:
         entry["revision"] = revision
         return entry
 
-    assert book.adopt([state(1, 9), state(2, 2), state(3, 5, "resolved")]) == []
+    other = state(5, 9, "resolved")
+    other["alert"]["alert_id"] = "closed-elsewhere"
+    assert book.adopt([state(1, 9), state(2, 2), other]) == []
     assert book.get("inq-1").state == "acked"  # type: ignore[union-attr]
+    assert book.get("closed-elsewhere") is None
     [taken] = book.adopt([state(2, 3)])
     assert (taken.version, taken.assignee, taken.state) == (2, "x", "open")
     assert metrics.registry.get_sample_value(
         "danmaku_alerts_open", {"room": "r1", "team": "aftersales"}) == 1  # fmt: skip
+    closed = state(3, 5, "resolved")
+    closed["step"] = None
+    [retired] = book.adopt([closed])
+    assert retired.state == "resolved"
+    assert book.next_deadline("inq-1") is None
+    assert metrics.registry.get_sample_value(
+        "danmaku_alerts_open", {"room": "r1", "team": "aftersales"}) == 0  # fmt: skip
 
 
 async def test_release_drops_a_rooms_entries_and_forget_deletes_the_local_rows(
@@ -231,6 +245,21 @@ async def test_a_restarted_instance_never_fires_restored_alerts_of_rooms_it_does
         task.cancel()
         store.close()
     assert sent == []
+
+
+async def test_updates_of_an_alert_whose_room_is_owned_elsewhere_are_not_notified() -> None:
+    """During a hand-over the old owner still folds comments, but only new alerts page: the
+    owner publishes an alert's versions, so no version number goes out twice."""
+    clock, table = ManualClock(), SharedTable()
+    rooms = Rooms(["r1"])
+    book = make_book("a", rooms, table, clock)
+    assert book.should_notify(book(new_alert()))
+    rooms.owned.clear()  # r1 assigned elsewhere, still read here for the overlap
+    update = new_alert()
+    update.version, update.count = 2, 2
+    assert not book.should_notify(book(update))
+    assert book.should_notify(book(new_alert("fresh")))  # no gap: a new alert still pages
+    assert book.should_notify(book(new_alert("elsewhere", room="replay-room")))
 
 
 # -- the hand-over loop -------------------------------------------------------------------
@@ -287,6 +316,32 @@ async def test_an_adopted_alert_keeps_its_quiet_period() -> None:
     [closed] = aggregator.tick(time.time())
     assert (closed.alert_id, closed.state) == ("inq-1", "resolved")
     assert b(closed).state == "resolved"
+
+
+async def test_a_restored_copy_closed_elsewhere_is_retired_on_gain(tmp_path: Path) -> None:
+    """Restarted with an open copy the interim owner has since resolved: taking the room back
+    retires it (book and aggregator) instead of escalating or closing it a second time."""
+    clock, table, sent = ManualClock(), SharedTable(), []
+    store = BookStore(tmp_path / "alerts.db")
+    make_book("b", Rooms(["r1"]), table, clock, store=store)(new_alert())
+    store.close()
+    interim = make_book("a", Rooms(["r1"]), table, clock)
+    interim.adopt(await table.load_entries(["r1"]))
+    await interim.resolve("inq-1", "li")
+    await clock.advance(1000)
+    store = BookStore(tmp_path / "alerts.db")
+    rooms = Rooms(["r1"])
+    aggregator = Aggregator()
+    again = make_book("b", rooms, table, clock, sent=sent, store=store)
+    aggregator.adopt(again.get("inq-1"), time.time())  # as build_alerting does at a restart
+    handover = Handover(book=again, aggregator=aggregator, store=table, cluster=rooms,
+                        metrics=Metrics(), catch_up=5.0)  # fmt: skip
+    await handover.rooms_gained(["r1"])
+    assert again.get("inq-1").state == "resolved"  # type: ignore[union-attr]
+    assert aggregator.open == {}
+    assert await again.check() == []
+    assert sent == []
+    store.close()
 
 
 async def test_catch_up_adopts_what_the_previous_owner_wrote_during_the_overlap() -> None:

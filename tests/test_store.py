@@ -300,7 +300,8 @@ async def test_book_entries_keep_the_newest_state_whatever_the_arrival_order(db:
 
 
 async def test_load_entries_returns_unresolved_entries_of_the_rooms_asked(db: Db) -> None:
-    """Only the rooms asked for, resolved entries left out, the entry JSON as mirrored."""
+    """Only the rooms asked for, resolved entries left out unless asked for by id, the entry
+    JSON as mirrored."""
     metrics = Metrics()
     async with opened(db.url, metrics) as store:
         store.mirror_entry(book_row("x", "r1", version=1, revision=1))
@@ -309,8 +310,11 @@ async def test_load_entries_returns_unresolved_entries_of_the_rooms_asked(db: Db
         store.mirror_entry(book_row("w", "r3", version=2, revision=2, state="escalated"))
         assert await store.flush(10)
         loaded = await store.load_entries(["r1", "r3", "r9"])
+        by_id = await store.load_entries(["r9"], ["y", "x", "nope"])
     got = sorted((e["alert"]["alert_id"], e["alert"]["state"], e["revision"]) for e in loaded)
     assert got == [("w", "escalated", 2), ("x", "open", 1)]
+    assert sorted((e["alert"]["alert_id"], e["alert"]["state"]) for e in by_id) == [
+        ("x", "open"), ("y", "resolved")]  # fmt: skip
     assert loaded[0]["paged"] == ["li"]
     written = metrics.registry.get_sample_value
     assert written("danmaku_records_written_total", {"table": "book_entries"}) == 4

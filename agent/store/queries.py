@@ -52,18 +52,26 @@ async def purge(conn: AsyncConnection, cutoff: float, *, dry_run: bool = False) 
     return counts
 
 
-async def open_book_entries(conn: AsyncConnection, rooms: Sequence[str]) -> list[dict[str, Any]]:
-    """The alert-book entries of ``rooms`` that are not resolved (their ``entry`` JSON)."""
+async def book_entries(
+    conn: AsyncConnection, rooms: Sequence[str], alert_ids: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """Alert-book entries (their ``entry`` JSON): the unresolved ones of ``rooms``, and those
+    of ``alert_ids`` whatever their state (a copy held elsewhere may have been closed)."""
     b = schema.book_entries
-    out: list[dict[str, Any]] = []
+    found: dict[str, dict[str, Any]] = {}
     wanted = sorted(set(rooms))
     for start in range(0, len(wanted), 500):  # bounded IN lists
         chunk = wanted[start : start + 500]
         rows = await conn.execute(
-            sa.select(b.c.entry).where(b.c.room.in_(chunk), b.c.state != "resolved")
+            sa.select(b.c.alert_id, b.c.entry).where(b.c.room.in_(chunk), b.c.state != "resolved")
         )
-        out.extend(dict(entry) for (entry,) in rows)
-    return out
+        found.update((alert_id, dict(entry)) for alert_id, entry in rows)
+    ids = sorted(set(alert_ids) - found.keys())
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = await conn.execute(sa.select(b.c.alert_id, b.c.entry).where(b.c.alert_id.in_(chunk)))
+        found.update((alert_id, dict(entry)) for alert_id, entry in rows)
+    return list(found.values())
 
 
 def _plain(row: sa.Row[Any]) -> dict[str, Any]:

@@ -153,13 +153,16 @@ class RecordStore:
         self._queue([book_op(row)])
         self._wake.set()
 
-    async def load_entries(self, rooms: Sequence[str]) -> list[dict[str, Any]]:
-        """The unresolved alert-book entries of ``rooms``, as mirrored by any instance."""
+    async def load_entries(
+        self, rooms: Sequence[str], alert_ids: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        """Alert-book entries as mirrored by any instance: the unresolved ones of ``rooms``,
+        and those of ``alert_ids`` in any state."""
         if self.engine is None:
             raise StoreError("the records store is not open")
         await self._ensure_schema()
         async with self.engine.connect() as conn:
-            return await queries.open_book_entries(conn, rooms)
+            return await queries.book_entries(conn, rooms, alert_ids)
 
     def _queue(self, ops: Sequence[Op]) -> None:
         for op in ops:
