@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -23,6 +24,7 @@ from classifiers.train import (
     TEST,
     TRAIN,
     UNSEEN_WEIGHTS,
+    choose,
     evaluate,
     export,
     fit_estimators,
@@ -198,3 +200,22 @@ def test_header_mismatch(tmp_path: Path) -> None:
     (tmp_path / header.name).write_text(text, "utf-8")
     with pytest.raises(ModelLoadError, match="do not match"):
         IntentClassifier.load(tmp_path)
+
+
+def test_slow_feature_sets_win_only_alone() -> None:
+    """A word-feature candidate cannot beat a fast one on dev key alone, but wins by itself."""
+    keys = {"char-tfidf+linsvm": 1.70, "word+char-tfidf+linsvm": 1.75}
+    assert choose(keys) == "char-tfidf+linsvm"
+    assert choose({"word+char-tfidf+linsvm": 1.75, "word-tfidf+logreg": 1.60}) == (
+        "word+char-tfidf+linsvm"
+    )
+
+
+def test_real_sample_keeps_no_text() -> None:
+    """The hand labels of real lines hold line numbers and labels only (the text has no licence)."""
+    path = Path(__file__).resolve().parents[1] / "classifiers/data/real_sample_labels.jsonl"
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+    assert len(rows) >= 500
+    assert all(set(row) == {"line", "label", "split"} for row in rows)
+    assert all(row["label"] in LABELS and row["split"] in {"dev", "holdout"} for row in rows)
+    assert len({row["line"] for row in rows}) == len(rows)
