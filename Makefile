@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test check lint typecheck bench bench-ingest bench-classify bench-speech bench-e2e bench-load soak clean
+.PHONY: demo test check lint typecheck bench bench-ingest bench-classify bench-speech bench-e2e bench-load bench-faults soak clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -39,6 +39,8 @@ bench-e2e: $(STAMP)
 	$(PY) benchmarks/e2e.py
 bench-load: $(STAMP)
 	$(PY) benchmarks/load.py
+bench-faults: $(STAMP)
+	$(PY) benchmarks/faults.py
 soak: $(STAMP)
 	$(PY) benchmarks/soak.py
 bench: bench-ingest bench-classify bench-speech bench-e2e
