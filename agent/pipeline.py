@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -171,6 +172,7 @@ class Pipeline:
                 metrics.findings.labels(
                     metrics.room(finding.room), finding.kind, finding.category
                 ).inc()
+                metrics.finding_lag.labels(finding.kind).observe(max(0.0, now - finding.ts))
                 if self.records is not None:
                     self.records.submit(finding)
                 await self.findings.put(finding)
@@ -189,6 +191,9 @@ class Pipeline:
             if self.records is not None:
                 self.records.submit(alert)
             await self.outbox.submit(alert)
+            # A tick can close a hundred alerts at once, each stored and routed: let the
+            # sources read and detection run between them, or every room waits for the lot.
+            await asyncio.sleep(0)
 
     async def _aggregate_loop(self) -> None:
         last_tick = time.monotonic()
@@ -230,6 +235,17 @@ class Pipeline:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set or every source is done; then drain and return."""
+        # What exists before the run (model, catalog, imports, config) lives as long as the
+        # process. Frozen, it is left out of full collections, which otherwise stop the loop
+        # for tens of milliseconds while rooms keep sending.
+        gc.collect()
+        gc.freeze()
+        try:
+            await self._run(stop)
+        finally:
+            gc.unfreeze()
+
+    async def _run(self, stop: asyncio.Event) -> None:
         async with asyncio.TaskGroup() as tg:
             self._tg = tg
             outbox_task = tg.create_task(self.outbox.run(), name="outbox")
