@@ -6,7 +6,7 @@ This module is a leaf: it imports nothing else from ``agent`` but ``errors``.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agent.errors import FrameRejected
@@ -117,8 +117,14 @@ class Alert:
     group_key: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """The contract JSON object (plus additive fields that tools may ignore)."""
-        return asdict(self)
+        """The contract JSON object (plus additive fields that tools may ignore).
+
+        What ``dataclasses.asdict`` gives, a tenth of its cost (every version is copied for
+        the outbox, the store and each sink): every field is a scalar but ``examples``.
+        """
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        data["examples"] = list(self.examples)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Alert:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from typing import Any
@@ -14,6 +15,7 @@ from agent.events import (
     MAX_ROOM_CHARS,
     MAX_TEXT_CHARS,
     MAX_USER_CHARS,
+    Alert,
     Comment,
     HostSpeech,
     parse_event,
@@ -126,3 +128,22 @@ def test_frame_decoder_reasons_for_known_hostile_frames() -> None:
             )
             == 1
         ), reason
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.text(max_size=20), max_size=5),
+    st.one_of(st.none(), st.text(max_size=10)),
+    st.integers(1, 10),
+)
+def test_alert_to_dict_is_asdict_with_its_own_examples(
+    examples: list[str], sku: str | None, version: int
+) -> None:
+    """to_dict gives what dataclasses.asdict gives, with a copy of the examples list."""
+    alert = Alert(alert_id="a", room="r1", kind="inquiry", category="logistics", severity="low",
+                  first_seen=1.0, last_seen=2.0, source_ts=1.0, version=version,
+                  examples=examples, sku=sku)  # fmt: skip
+    data = alert.to_dict()
+    assert data == dataclasses.asdict(alert)
+    assert data["examples"] is not alert.examples
+    assert Alert.from_dict(data) == alert
