@@ -23,9 +23,15 @@ import asyncio
 import time
 from collections import deque
 
+from prometheus_client import Counter, Gauge
+
 from agent.events import Event
-from agent.metrics import Metrics
+from agent.metrics import OTHER_ROOM, Metrics
 from agent.prefilter import MAX_PRIORITY, Prefilter, default_prefilter
+
+# Per-room metric children kept for the hot path; more (room, source) pairs than this
+# restarts the cache rather than growing it.
+MAX_CACHED_ROOMS = 4096
 
 
 class IngressClosed(Exception):
@@ -62,6 +68,7 @@ class QueueIngress:
         self._levels: list[deque[_Slot]] = [deque() for _ in range(MAX_PRIORITY + 1)]
         self._unranked: deque[_Slot] = deque()
         self._ranking = False
+        self._children: dict[tuple[str, str], tuple[Counter, Gauge]] = {}
         self._size = 0
         self._not_empty = asyncio.Event()
         self._not_full = asyncio.Event()
@@ -78,9 +85,22 @@ class QueueIngress:
         return self._closed
 
     def _count(self, event: Event) -> None:
-        room = self.metrics.room(event.room)
-        self.metrics.messages_received.labels(room, event.source).inc()
-        self.metrics.last_message_timestamp.labels(room).set(event.received)
+        # ``labels()`` takes a lock and builds a key per call; the children are cached.
+        key = (event.room, event.source)
+        children = self._children.get(key)
+        if children is None:
+            room = self.metrics.room(event.room)
+            children = (
+                self.metrics.messages_received.labels(room, event.source),
+                self.metrics.last_message_timestamp.labels(room),
+            )
+            if room != OTHER_ROOM:  # folded rooms count every message in rooms_folded
+                if len(self._children) >= MAX_CACHED_ROOMS:
+                    self._children.clear()
+                self._children[key] = children
+        received, last = children
+        received.inc()
+        last.set(event.received)
 
     def _drop(self, event: Event, reason: str) -> None:
         self.metrics.messages_dropped.labels(self.metrics.room(event.room), reason).inc()

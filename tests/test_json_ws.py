@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 
+from agent.backoff import Backoff, backoff_delays
 from agent.config import BackoffConfig, JsonWsSourceConfig
 from agent.events import Comment, Event
 from agent.ingress import QueueIngress
 from agent.metrics import Metrics
+from agent.sources.base import IDLE_SLACK, extend_deadline
 from agent.sources.json_ws import JsonWsSource
 from tests.conftest import free_port
 
@@ -130,3 +134,69 @@ async def test_oversized_frame_drops_the_connection_and_reconnects(metrics: Metr
     assert metrics.registry.get_sample_value(
         "danmaku_frames_rejected_total", {"source": "json_ws", "reason": "too_large"}
     ) >= 1
+
+
+async def test_dropped_connection_reconnects_within_two_seconds(metrics: Metrics) -> None:
+    """With the default backoff, a relay that drops the connection is read again within 2 s."""
+    port = free_port()
+    ingress = QueueIngress(metrics, 100)
+    config = JsonWsSourceConfig(type="json_ws", room="r1", url=f"ws://127.0.0.1:{port}/")
+    assert config.reconnect == BackoffConfig()
+    source = JsonWsSource(config, metrics)
+    async with relay(port, _frames(0, 1), close_after=True):
+        task = asyncio.create_task(source.run(ingress))
+        try:
+            await _collect(ingress, 1)
+            dropped = time.monotonic()
+            await _collect(ingress, 1)  # the same frame, sent on the next connection
+            elapsed = time.monotonic() - dropped
+        finally:
+            task.cancel()
+    assert elapsed < 2.0
+    assert source.connections == 2
+
+
+def test_backoff_starts_quick_with_jitter_and_caps() -> None:
+    """First delay in [initial/2, initial]; the ceiling doubles up to maximum; reset restarts."""
+    delays = backoff_delays(1.0, 30.0, 2.0, rng=random.Random(1))
+    firsts = [next(backoff_delays(1.0, 30.0, 2.0, rng=random.Random(seed))) for seed in range(50)]
+    assert all(0.5 <= d <= 1.0 for d in firsts)
+    assert len(set(firsts)) == 50  # jittered: rooms dropped together do not retry together
+    later = [next(delays) for _ in range(10)]
+    ceilings = [min(30.0, 2.0**i) for i in range(10)]
+    assert all(0.5 <= d <= c for d, c in zip(later, ceilings, strict=True))
+    backoff = Backoff(1.0, 30.0, 2.0)
+    for _ in range(8):
+        backoff.next_delay()
+    backoff.reset()
+    assert backoff.attempts == 0
+    assert backoff.next_delay() <= 1.0
+
+
+async def test_idle_deadline_moves_once_it_is_near() -> None:
+    """A frame pushes the idle deadline only when it is less than idle away, never below it."""
+    clock = asyncio.get_running_loop().time
+    async with asyncio.timeout(1.0) as deadline:  # noqa: ASYNC100 - only its deadline is used
+        now = clock()
+        extend_deadline(deadline, 1.0, now)
+        assert deadline.when() == now + IDLE_SLACK
+        extend_deadline(deadline, 1.0, now + 0.05)
+        assert deadline.when() == now + IDLE_SLACK
+        extend_deadline(deadline, 1.0, now + 0.2)
+        assert deadline.when() == now + 0.2 + IDLE_SLACK
+
+
+async def test_silent_relay_is_dropped_after_idle_timeout(metrics: Metrics) -> None:
+    """A relay that sends nothing is left after idle_timeout (not before) and reconnected."""
+    port = free_port()
+    async with relay(port, [], close_after=False):
+        source = _source(port, metrics, idle_timeout=0.3)
+        task = asyncio.create_task(source.run(QueueIngress(metrics, 10)))
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(5):
+                while source.connections < 2:  # noqa: ASYNC110 - polls a counter
+                    await asyncio.sleep(0.01)
+        finally:
+            task.cancel()
+    assert time.monotonic() - started >= 0.3

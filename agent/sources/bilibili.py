@@ -31,7 +31,7 @@ from agent.config import BilibiliSourceConfig, secret_from_env
 from agent.events import MAX_TEXT_CHARS, MAX_USER_CHARS, Comment
 from agent.logs import get_logger
 from agent.metrics import Metrics
-from agent.sources.base import Ingress
+from agent.sources.base import Ingress, extend_deadline
 from agent.sources.bilibili_codec import CodecError, auth_packet, decode_frame, heartbeat_packet
 from agent.sources.decode import FrameDecoder
 
@@ -290,13 +290,15 @@ class BilibiliSource:
     async def _read(self, ws: ClientConnection, ingress: Ingress) -> None:
         """Decode every message; raises TimeoutError after ``idle_timeout`` of silence."""
         idle = self.config.idle_timeout
-        while True:
-            async with asyncio.timeout(idle):
+        clock = asyncio.get_running_loop().time
+        async with asyncio.timeout(idle) as deadline:
+            while True:
                 frame = await ws.recv()
-            if isinstance(frame, str):
-                self.decode.reject("text_frame")
-                continue
-            self._offer_all(self.events(frame, time.time()), ingress)
+                extend_deadline(deadline, idle, clock())
+                if isinstance(frame, str):
+                    self.decode.reject("text_frame")
+                    continue
+                self._offer_all(self.events(frame, time.time()), ingress)
 
     @staticmethod
     def _offer_all(comments: list[Comment], ingress: Ingress) -> None:

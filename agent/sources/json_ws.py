@@ -17,7 +17,7 @@ from agent.backoff import Backoff
 from agent.config import JsonWsSourceConfig, secret_from_env
 from agent.logs import get_logger
 from agent.metrics import Metrics
-from agent.sources.base import Ingress
+from agent.sources.base import Ingress, extend_deadline
 from agent.sources.decode import FrameDecoder
 
 _log = get_logger("agent.sources.json_ws")
@@ -95,15 +95,19 @@ class JsonWsSource:
             await asyncio.sleep(delay)
 
     async def _read(self, ws: ClientConnection, ingress: Ingress) -> None:
-        while True:
-            async with asyncio.timeout(self.config.idle_timeout):
+        """Decode every frame; raises TimeoutError after ``idle_timeout`` of silence."""
+        idle = self.config.idle_timeout
+        clock = asyncio.get_running_loop().time
+        async with asyncio.timeout(idle) as deadline:
+            while True:
                 frame = await ws.recv()
-            if isinstance(frame, bytes):
-                self.decode.reject("binary_frame")
-                continue
-            event = self.decode(frame, time.time())
-            if event is not None:
-                ingress.offer(event)
+                extend_deadline(deadline, idle, clock())
+                if isinstance(frame, bytes):
+                    self.decode.reject("binary_frame")
+                    continue
+                event = self.decode(frame, time.time())
+                if event is not None:
+                    ingress.offer(event)
 
 
 def _too_big(exc: ConnectionClosed) -> bool:
