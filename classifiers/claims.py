@@ -100,12 +100,12 @@ class _Scan:
 
 _FEE = r"(?:运费|邮费)(?!险)"
 _FREE = re.compile(
-    # denials and fees first: the leftmost-longest alternative wins at each position
+    # denials and fees first: at a position the first alternative that matches wins
     rf"(?P<neg>不包邮|不是包邮|没有包邮|不能包邮|包邮不了|不给包邮"
     rf"|(?:要|需要|得|加|另付|另加|补|收|有|付|还要|自己出|自己付|自付)(?:一点|点)?{_FEE}"
     rf"|{_FEE}[^{_STOP}]{{0,5}}?(?:自理|自付|自己出|自己付|自己承担|买家承担|买家出|到付|另算|另付|另外付|需要自己)"
     rf"|{NUM}(?:块钱|元钱|块|元)(?:的)?{_FEE}"
-    rf"|{_FEE}(?:是|要|收|得)?(?P<fee>{NUM})(?:块钱|元钱|块|元))"
+    rf"|{_FEE}(?:是|要|收|得)?{NUM}(?:块钱|元钱|块|元))"
     rf"|(?P<pos>包邮|免邮|免运费|免邮费|免费包邮|运费全免"
     rf"|(?:不用|不要|不|无需|不需要|没有|免)(?:另外?|额外|再)?(?:收|加|要|出|付|掏|补)?(?:你们|大家|您)?(?:一分钱?)?{_FEE}"
     rf"|{_FEE}(?:是)?(?:我们|商家|店铺|主播|这边|咱们)(?:来)?(?:出|承担|包|付))"
@@ -115,8 +115,8 @@ _CONDITIONAL_FREE = re.compile(rf"(?:满[^{_STOP}]{{1,6}}|[两二三四五2-5](?
 
 
 def _free_shipping(scan: _Scan, out: list[Claim]) -> None:
+    text = scan.text
     for m in _FREE.finditer(scan.open):
-        text = scan.text
         if _asked(text, m.end()) or (m["neg"] and _a_not_a(text, m.start())):
             continue
         if m["neg"]:
@@ -261,11 +261,13 @@ def _gifts(scan: _Scan, out: list[Claim]) -> None:
 _T_UNIT = r"(?P<u>小时|钟头|个?工作日|天|日|周|星期|礼拜|月)"
 _T_HOURS = {"小时": 1.0, "钟头": 1.0, "天": 24.0, "日": 24.0, "周": 168.0, "星期": 168.0,
             "礼拜": 168.0, "月": 720.0}  # fmt: skip
+# 发 of 发福利, 发红包, 发现… is not shipping
+_NOT_SHIPPING = "(?!福利|红包|券|奖|布|财|现|言|型|票|表|起|放|声|光|热|烧|育|展|明)"
 _SHIP_GAP = r"[就会都必给大家你们您安排陆续全部尽快肯定一定可以能马上统一为帮咱我的就]{0,8}"
 _SHIP = re.compile(
     rf"(?:预售(?:期|款|的)?(?:是|只有|大概|需要|要)?)?(?:付款|下单|拍下)?(?:后|之后)?"
     rf"(?P<r>{RANGE}|半)(?:个)?(?P<half>半)?{_T_UNIT}(?:之内|以内|内|左右|之间)?(?:就)?"
-    rf"{_SHIP_GAP}(?:发货|发出|发走|寄出|出库|发(?!福利|红包|券|奖|布|财|现|言|型|票|表|起|放|声|光|热|烧|育|展|明))"
+    rf"{_SHIP_GAP}(?:发货|发出|发走|寄出|出库|发{_NOT_SHIPPING})"
     rf"|发货(?:时间|时效)?(?:是|在|的话是|会在|一般是|一般在|大概是|大概在|都是|都在)?"
     rf"(?:下单|付款|拍下)?(?:后|之后)?(?P<r2>{RANGE}|半)(?:个)?(?P<half2>半)?(?P<u2>小时|钟头|个?工作日|天|日|周|星期|礼拜)"
 )
@@ -274,7 +276,6 @@ _COURIER = re.compile(r"顺丰|中通|圆通|韵达|申通|京东|邮政|ems|快
 _PRESALE_DAYS = re.compile(
     rf"预售(?:期|款|的)?(?:是|只有|大概|需要|要|为|等|要等|需要等|得等|大概等)?(?P<r>{RANGE}|半)(?:个)?(?P<half>半)?{_T_UNIT}"
 )
-_NOT_SHIPPING = "(?!福利|红包|券|奖|布|财|言|型|票|表|起|放|声|光|现)"
 _SAME_DAY = re.compile(
     r"(?:今天|当天)(?:下单|拍|拍下|买)?(?:的)?(?:今天|当天)(?:就)?(?:能|会|可以)?(?:给大家|给你们)?(?:发|寄)"
     r"|今天就(?:能|会|可以)?(?:给大家|给你们)?(?:发|寄)出?"
@@ -323,12 +324,11 @@ def _shipping(scan: _Scan, out: list[Claim]) -> None:
         out.append(Claim("ship_within_hours", span[0], span[1], m[0], "presale"))
         scan.take(m.start(), m.end())
         found = True
-    for pattern, low in ((_SAME_DAY, 24.0), (_NEXT_DAY, 24.0)):
+    for pattern, high in ((_SAME_DAY, 24.0), (_NEXT_DAY, 48.0)):  # 次日发: within 24 to 48 h
         for m in pattern.finditer(scan.open):
             if _denied(text, m.start()) or _asked(text, m.end()):
                 continue
-            high = 24.0 if pattern is _SAME_DAY else 48.0
-            out.append(Claim("ship_within_hours", low, high, m[0], presale))
+            out.append(Claim("ship_within_hours", 24.0, high, m[0], presale))
             scan.take(m.start(), m.end())
             found = True
     if not found:
@@ -449,8 +449,9 @@ _NOT_BARE = (
     rf"档层组罐枚人多块元a-z]|包(?!邮)|左右|小时)"
 )
 _CUE = (
-    r"(?:(?:到手|直播间|直播|活动|秒杀|福利|专享|特惠|优惠|限时|宠粉|粉丝|团购|折后|券后|一口|首发|新人|会员)*价格?|价钱|到手|券后|折后|给到(?:大家|你们)?|(?:破价|直降|降|打|做|低|砍|杀)(?:到|至)|只要|只需要?|仅需|仅要|仅售|只卖|就卖|才卖|卖|统统|通通|一律|拍下|拍到手|入手|实付"
-    r"|秒杀)"
+    r"(?:(?:到手|直播间|直播|活动|秒杀|福利|专享|特惠|优惠|限时|宠粉|粉丝|团购|折后|券后|一口|首发|新人|会员)*"
+    r"价格?|价钱|到手|券后|折后|给到(?:大家|你们)?|(?:破价|直降|降|打|做|低|砍|杀)(?:到|至)"
+    r"|只要|只需要?|仅需|仅要|仅售|只卖|就卖|才卖|卖|统统|通通|一律|拍下|拍到手|入手|实付|秒杀)"
 )
 _FILL = r"(?:是|就是|就|只要|只需要?|也就|才|仅|都|也|直接|统一|一律|给到|给大家|给你们|都是|只)?(?:只要|才|仅需)?"
 _PRICE = re.compile(
@@ -640,7 +641,8 @@ _CONTEXT_CUT = re.compile(rf"[{_STOP}]|加|和|跟|以及|还有")
 
 
 def _context(scan: _Scan, start: int, end: int) -> str:
-    """ "after|before": up to the next/previous number, the words that say what is measured."""
+    """ "after|before": the words around a number, up to a pause, a claimed span or 和/加, that
+    say what is measured."""
     after = scan.after(end, 6).removeprefix("的")
     cut = _CONTEXT_CUT.search(after)
     after = after[: cut.start()] if cut else after
