@@ -117,8 +117,8 @@ class OnAir(Protocol):
     def detect(self, text: str) -> str | None:
         """The SKU the host names in ``text``, if any."""
 
-    def set(self, room: str, sku: str | None) -> None:
-        """Switch the SKU on air."""
+    def set(self, room: str, sku: str | None, at: float | None = None) -> None:
+        """Switch the SKU on air from ``at`` (source time; default now)."""
 
 
 class Detector:
@@ -185,7 +185,7 @@ class Detector:
         if self.lineup is not None:
             named = self.lineup.detect(speech.text)
             if named is not None:
-                self.lineup.set(speech.room, named)
+                self.lineup.set(speech.room, named, at=speech.ts)
         sku = speech.sku or self._sku(speech.room, speech.ts)
         if self.speech is None:
             return []

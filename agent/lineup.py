@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import threading
+import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,7 +48,7 @@ class Lineup:
     ) -> None:
         self.start = start
         self._schedule = {room: sorted(entries) for room, entries in (schedule or {}).items()}
-        self._live: dict[str, str | None] = {}
+        self._live: dict[str, tuple[float, str]] = {}  # room → (since, sku)
         self._lock = threading.Lock()
         self._names = ahocorasick.Automaton()
         for product in catalog or ():
@@ -86,23 +87,32 @@ class Lineup:
         return cls(schedule, start, catalog)
 
     def current(self, room: str, ts: float) -> str | None:
-        """The live override if set, else the last scheduled entry at or before ``ts``."""
-        with self._lock:
-            if room in self._live:
-                return self._live[room]
-        entries = self._schedule.get(room)
-        if not entries:
-            return None
-        i = bisect.bisect_right([at for at, _ in entries], ts - self.start) - 1
-        return entries[max(i, 0)][1] if i >= 0 else None
+        """What is on air at ``ts``: the newest of the last scheduled entry at or before
+        ``ts`` and the live override (a desk switch or the host naming a product).
 
-    def set(self, room: str, sku: str | None) -> None:
-        """Live override; ``None`` returns the room to its schedule."""
+        The newest wins so that a product the host named a minute ago does not outlast the
+        schedule's next switch, and a desk switch holds until the schedule moves on.
+        """
+        with self._lock:
+            live = self._live.get(room)
+        scheduled: tuple[float, str] | None = None
+        entries = self._schedule.get(room)
+        if entries:
+            i = bisect.bisect_right([at for at, _ in entries], ts - self.start) - 1
+            if i >= 0:
+                scheduled = (entries[i][0] + self.start, entries[i][1])
+        if live is not None and (scheduled is None or live[0] >= scheduled[0]):
+            return live[1]
+        return scheduled[1] if scheduled is not None else None
+
+    def set(self, room: str, sku: str | None, at: float | None = None) -> None:
+        """Live override from ``at`` (epoch seconds, default now) until the schedule's next
+        entry; ``None`` returns the room to its schedule."""
         with self._lock:
             if sku is None:
                 self._live.pop(room, None)
             else:
-                self._live[room] = sku
+                self._live[room] = (time.time() if at is None else at, sku)
 
     def detect(self, text: str) -> str | None:
         """The SKU whose name/alias the host says (longest match), or None."""

@@ -96,6 +96,20 @@ def test_lineup_schedule_override_and_detect() -> None:
     assert lineup.detect("三号链接") is None
 
 
+def test_lineup_newest_of_schedule_and_override_wins() -> None:
+    """The host naming a product switches at once, until the schedule's next entry."""
+    lineup = Lineup.load(DEMO / "lineup.yaml", catalog=CATALOG)
+    start = lineup.start
+    lineup.set("demo-room-1", "MS-202", at=start + 30)  # the host names the face cream early
+    assert lineup.current("demo-room-1", start + 31) == "MS-202"
+    assert lineup.current("demo-room-1", start + 70) == "MS-202"  # scheduled at 62 anyway
+    assert lineup.current("demo-room-1", start + 119) == "YS-301"  # the schedule moved on
+    lineup.set("demo-room-1", "JH-101", at=start + 120)
+    assert lineup.current("demo-room-1", start + 121) == "JH-101"
+    lineup.set("demo-room-2", "JF-501")  # a desk switch (now) holds past the old schedule
+    assert lineup.current("demo-room-2", start + 200) == "JF-501"
+
+
 # -- the host-speech evaluation catalog: every field, and what is not a claim -----------------
 
 DATA = Path(__file__).resolve().parent.parent / "classifiers" / "data"
