@@ -15,7 +15,7 @@ how many it shed. CPU is the agent process's user+system time over the run, in %
 core; peak RSS is its high-water mark (``VmHWM``). Relays and subscriber run in their own
 processes on the same machine, so they share its cores with the agent.
 
-    .venv/bin/python benchmarks/load.py --rooms 1,50,200 --rate 10 --seconds 20
+    .venv/bin/python benchmarks/load.py --rooms 1,50,200 --rate 10 --seconds 20 --repeat 3
 
 Spike detection is switched off (an inhibited inquiry alert is held back by design, which
 would hide it from the latency count); ``quiet_seconds`` is short so that a run produces many
@@ -385,20 +385,38 @@ HEADER = ("rooms", "rate/room", "sent/s", "accepted/s", "shed", "findings",
           "agent CPU %", "peak RSS MB")  # fmt: skip
 
 
-def row(r: Result) -> tuple[str, ...]:
+def figures(r: Result) -> list[float | None]:
+    """The numbers of one run, in ``HEADER`` order."""
     lat = r.latencies_ms
-    p50 = f"{statistics.median(lat):.1f}" if lat else "-"
-    p99 = f"{percentile(lat, 0.99):.1f}" if lat else "-"
-    lag50, lag99 = (f"{v:.1f}" if v is not None else "-" for v in r.finding_lag_ms)
-    return (str(r.rooms), f"{r.rate:g}", f"{r.sent / r.seconds:.0f}",
-            f"{r.accepted / r.seconds:.0f}", f"{r.shed:.0f}", f"{r.findings:.0f}", lag50, lag99,
-            str(r.alerts), p50, p99, f"{r.cpu_percent:.0f}",
-            f"{r.peak_rss / 2**20:.0f}")  # fmt: skip
+    return [
+        r.rooms, r.rate, r.sent / r.seconds, r.accepted / r.seconds, r.shed, r.findings,
+        *r.finding_lag_ms, r.alerts,
+        statistics.median(lat) if lat else None, percentile(lat, 0.99) if lat else None,
+        r.cpu_percent, r.peak_rss / 2**20,
+    ]  # fmt: skip
 
 
-def print_table(results: list[Result]) -> None:
-    """A Markdown table, one row per run."""
-    lines = [HEADER, *(row(r) for r in results)]
+def median_figures(runs: list[list[float | None]]) -> list[float | None]:
+    """Each column's median over repeated runs (columns missing in a run are skipped)."""
+    columns = zip(*runs, strict=True)
+    return [statistics.median(known) if (known := [v for v in column if v is not None])
+            else None for column in columns]  # fmt: skip
+
+
+_FORMATS = ("{:.0f}", "{:g}", "{:.0f}", "{:.0f}", "{:.0f}", "{:.0f}", "{:.1f}", "{:.1f}",
+            "{:.0f}", "{:.1f}", "{:.1f}", "{:.0f}", "{:.0f}")  # fmt: skip
+
+
+def row(values: list[float | None]) -> tuple[str, ...]:
+    """One table row from ``figures``."""
+    return tuple(
+        "-" if v is None else fmt.format(v) for fmt, v in zip(_FORMATS, values, strict=True)
+    )
+
+
+def print_table(rows: list[list[float | None]]) -> None:
+    """A Markdown table, one row per room count."""
+    lines = [HEADER, *(row(values) for values in rows)]
     widths = [max(len(line[i]) for line in lines) for i in range(len(HEADER))]
     fmt = "| " + " | ".join(f"{{:>{w}}}" for w in widths) + " |"
     print(fmt.format(*HEADER))
@@ -415,15 +433,21 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10.0, help="comments per second per room")
     parser.add_argument("--seconds", type=float, default=20.0, help="sending time per run")
     parser.add_argument("--share", type=float, default=0.05, help="share of after-sales questions")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per room count (median shown)")
     args = parser.parse_args()
-    results = []
+    rows = []
     for rooms in (int(r) for r in args.rooms.split(",")):
-        result = asyncio.run(run_once(rooms, args.rate, args.seconds, args.share))
-        print(f"rooms={rooms}: done ({result.undelivered:.0f} undelivered at the end)",
-              file=sys.stderr)  # fmt: skip
-        results.append(result)
+        runs = []
+        for attempt in range(1, args.repeat + 1):
+            result = asyncio.run(run_once(rooms, args.rate, args.seconds, args.share))
+            runs.append(figures(result))
+            print(f"rooms={rooms} run {attempt}: {' | '.join(row(runs[-1]))} "
+                  f"({result.undelivered:.0f} undelivered at the end)", file=sys.stderr)  # fmt: skip
+        rows.append(median_figures(runs))
     print(f"machine: {machine()}")
-    print_table(results)
+    if args.repeat > 1:
+        print(f"median of {args.repeat} runs per row")
+    print_table(rows)
 
 
 if __name__ == "__main__":
