@@ -45,6 +45,8 @@ from agent.routing.store import BookStore
 _log = get_logger("agent.alertbook")
 
 Publisher = Callable[[Alert], Awaitable[None]]
+# How far an alert's version jumps when another instance takes it over (see ``adopt``).
+TAKEOVER_VERSION_SKIP = 10
 Step = Literal["ack", "resolve"]
 
 
@@ -469,7 +471,8 @@ class AlertBook:
         An entry is adopted when it is newer than what this book holds, or, if still open,
         when this book does not hold it. Its deadline re-arms as stored, so an escalation
         that fell due while nobody owned the room fires at the next check; a resolved one
-        retires a stale copy held here. Returns the alerts adopted.
+        retires a stale copy held here. Its version skips ahead by
+        ``TAKEOVER_VERSION_SKIP``. Returns the alerts adopted.
         """
         adopted = []
         for data in entries:
@@ -482,6 +485,9 @@ class AlertBook:
                 continue
             if held is not None and held.alert.state != "resolved":
                 self._open_gauge(held.alert, -1)
+            # A fence: versions the previous owner published in its last instants, without
+            # storing them, are never reused here for different contents.
+            alert.version += TAKEOVER_VERSION_SKIP
             self._entries[alert.alert_id] = entry
             if alert.state != "resolved":
                 self._open_gauge(alert, +1)

@@ -4,7 +4,7 @@
         ▲                                                               │
         └── adopt (room gained: before it is read, then while the old ──┘
             owner may still be finishing)
-    rooms no longer read here ──► release from book and aggregator ──► flush ──► forget locally
+    rooms no longer read here ──► release from book and aggregator ──► written ──► forget locally
 
 The cluster awaits ``rooms_gained`` before it starts reading a room it gained: the room's
 unresolved entries are loaded and the book adopts those newer than what it holds (deadlines
@@ -50,8 +50,12 @@ class SharedStore(Protocol):
     ) -> list[dict[str, Any]]:
         """Unresolved entries of ``rooms``, and those of ``alert_ids`` in any state."""
 
-    async def flush(self, deadline: float | None = None) -> bool:
-        """Wait until everything queued is committed; False past ``deadline`` seconds."""
+    def mark(self) -> int:
+        """A mark after everything queued so far."""
+
+    async def written(self, mark: int, deadline: float | None = None) -> bool:
+        """Wait until everything queued before ``mark`` is committed; False past
+        ``deadline`` seconds."""
 
 
 class Assignment(Protocol):
@@ -84,7 +88,7 @@ class Handover:
         metrics: Metrics,
         catch_up: float,
         tick: float = 1.0,
-        flush_timeout: float = 2.0,
+        store_timeout: float = 2.0,
         statuses: Sequence[RoomStatus] = (),
     ) -> None:
         self.book = book
@@ -94,11 +98,12 @@ class Handover:
         self.metrics = metrics
         self.catch_up = catch_up
         self.tick = tick
-        self.flush_timeout = flush_timeout
+        self.store_timeout = store_timeout
         self.statuses = list(statuses)
         self._catching_up: dict[str, float] = {}  # room → monotonic time to stop re-loading
         self._failing = False
         self._unconfirmed: set[str] = set()  # released, local copies not yet deleted
+        self._mark = 0  # the shared store's mark after their last states
 
     # -- rooms gained ---------------------------------------------------------------------
 
@@ -160,7 +165,7 @@ class Handover:
         if not rooms:
             return
         try:
-            async with asyncio.timeout(self.flush_timeout):
+            async with asyncio.timeout(self.store_timeout):
                 adopted = await self._load(rooms)
         except Exception as exc:  # the next tick tries again
             if not self._failing:
@@ -185,7 +190,7 @@ class Handover:
         rooms = self._not_read()
         if rooms:
             self._drop(rooms)
-        if self._unconfirmed and await self.store.flush(self.flush_timeout):
+        if self._unconfirmed and await self.store.written(self._mark, self.store_timeout):
             self.book.forget(self._unconfirmed)
             self._unconfirmed.clear()
 
@@ -204,6 +209,7 @@ class Handover:
                   released=len(released))  # fmt: skip
         # Local copies go once the shared store has their last state (retried every tick).
         self._unconfirmed.update(released)
+        self._mark = self.store.mark()
 
     async def run(self) -> None:
         """Catch up on gained rooms and release rooms no longer read, every tick."""

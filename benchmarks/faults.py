@@ -69,7 +69,6 @@ FRAMES = 6  # questions per episode
 FRAME_GAP = 0.5
 PAUSE = 4.0  # between episodes: longer than quiet_seconds + one aggregation tick
 QUIET = 2.0
-INSTANCES = ["a", "b", "c"]
 
 
 def free_port() -> int:
@@ -397,11 +396,13 @@ async def run_faults(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
                       asyncio.create_task(follow(broker.port, prefix, private, ready_private)),
                       asyncio.create_task(relay.watch(current))]  # fmt: skip
             await asyncio.wait_for(asyncio.gather(ready.wait(), ready_private.wait()), 10)
-            for member in INSTANCES:
+            # Names unique to the run: MQTT client ids derive from them on the shared broker.
+            instances = [f"{n}-{prefix}" for n in "abc"]
+            for member in instances:
                 agents.start(member)
-            owners = assign(rooms, INSTANCES)
+            owners = assign(rooms, instances)
             await until(lambda: all(relay.readers(r) == {owners[r]} for r in rooms), 90)
-            print(f"agents up; {len(rooms)} rooms shared by {', '.join(INSTANCES)}", flush=True)
+            print(f"agents up; {len(rooms)} rooms shared by {', '.join(instances)}", flush=True)
             spread = (FRAMES * FRAME_GAP + PAUSE) / len(rooms)
             tasks += [asyncio.create_task(relay.broadcast(r, i * spread))
                       for i, r in enumerate(rooms)]  # fmt: skip
@@ -434,8 +435,8 @@ async def run_faults(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             proxy.reopen()
             await asyncio.sleep(args.calm)
 
-            victim = max(INSTANCES, key=lambda m: sum(o == m for o in owners.values()))
-            survivors = [m for m in INSTANCES if m != victim]
+            victim = max(instances, key=lambda m: sum(o == m for o in owners.values()))
+            survivors = [m for m in instances if m != victim]
             p = await phase("instance", f"{victim} SIGKILLed, restarted after 10 s")
             agents.kill(victim)
             moved = assign(rooms, survivors)

@@ -317,11 +317,13 @@ async def test_three_agents_share_rooms_survive_a_kill_and_rebalance_on_join(
     every episode an instance had time to publish reached MQTT, duplicates with one key."""
     prefix = f"t{uuid.uuid4().hex[:10]}"
     relay = Relay(rooms=[f"room{i}" for i in range(12)])
-    first = ["a", "b", "c"]
+    # Names unique to the run: MQTT client ids derive from them, and the broker is shared.
+    first = [f"{n}-{prefix}" for n in "abc"]
     start = assign(relay.rooms, first)
     victim = max(first, key=lambda m: sum(o == m for o in start.values()))
     survivors = [m for m in first if m != victim]
-    newcomer = next(n for n in "defgh" if n in assign(relay.rooms, [*survivors, n]).values())
+    newcomer = next(n for n in (f"{x}-{prefix}" for x in "defgh")
+                    if n in assign(relay.rooms, [*survivors, n]).values())  # fmt: skip
     received: list[dict[str, Any]] = []
     ready = asyncio.Event()
     procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -513,7 +515,8 @@ async def test_gained_rooms_are_read_and_announced_only_once_ready(ready: str) -
     config = ClusterConfig(enabled=True, prefix=prefix, heartbeat_seconds=0.3, will_delay=1,
                            member_timeout_seconds=1.5, settle_seconds=0.3,
                            adopt_timeout=timeout)  # fmt: skip
-    cluster = Cluster(config, "me", [IdleSource(r) for r in rooms], Metrics())
+    me = f"me-{prefix}"  # unique: the MQTT client id derives from it
+    cluster = Cluster(config, me, [IdleSource(r) for r in rooms], Metrics())
     control = Control()
     cluster.bind(control)
     listener = Preparing(cluster, control)
@@ -526,7 +529,7 @@ async def test_gained_rooms_are_read_and_announced_only_once_ready(ready: str) -
         assert listener.read_meanwhile == set()
         assert listener.owned_meanwhile == [False] * len(rooms)
         assert not control.running
-        assert (await retained_presence(prefix, "me"))["rooms"] == []
+        assert (await retained_presence(prefix, me))["rooms"] == []
         assert cluster.assigned
         assert cluster.leads()
         assert cluster.owns("replayed-room")  # not sharded: every instance's own
@@ -537,7 +540,7 @@ async def test_gained_rooms_are_read_and_announced_only_once_ready(ready: str) -
         assert listener.ready == [rooms]
         assert all(cluster.owns(r) and cluster.reads(r) for r in rooms)
         await asyncio.sleep(0.2)
-        assert (await retained_presence(prefix, "me"))["rooms"] == rooms
+        assert (await retained_presence(prefix, me))["rooms"] == rooms
     finally:
         runner.cancel()
         with contextlib.suppress(asyncio.CancelledError):

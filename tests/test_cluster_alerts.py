@@ -203,10 +203,13 @@ async def test_a_killed_owners_open_alert_escalates_and_is_acked_on_the_new_owne
     restarted A takes the room back without escalating its stale copy and answers next."""
     prefix = f"t{uuid.uuid4().hex[:10]}"
     rooms = [f"room{i}" for i in range(6)]
-    first = ["a", "b", "c"]
-    room = next(r for r in rooms if assign(rooms, first)[r] == "a")
-    heir = assign(rooms, ["b", "c"])[room]
-    other = ({"b", "c"} - {heir}).pop()
+    # Names unique to the run: MQTT client ids derive from them, and the broker is shared.
+    first = [f"{n}-{prefix}" for n in "abc"]
+    room = rooms[0]
+    opener = assign(rooms, first)[room]  # opens the alert, is killed, comes back
+    survivors = [m for m in first if m != opener]
+    heir = assign(rooms, survivors)[room]
+    other = ({*survivors} - {heir}).pop()
     relay, feed = Relay(), Feed()
     procs: dict[str, subprocess.Popen[bytes]] = {}
     async with database() as db, serve(relay.handler, "127.0.0.1", 0) as server:
@@ -219,9 +222,9 @@ async def test_a_killed_owners_open_alert_escalates_and_is_acked_on_the_new_owne
                 procs[name] = start_agent(tmp_path, name, configs[name])
             owners = assign(rooms, first)
             await until(lambda: all(relay.readers(r) == {owners[r]} for r in rooms), 60,
-                        "rooms shared by a, b and c")  # fmt: skip
+                        "rooms shared by three agents")  # fmt: skip
 
-            # An after-sales question on A's room: one alert, nobody acknowledges it.
+            # An after-sales question on the opener's room: one alert, nobody acknowledges it.
             await relay.say(room, "u1", "收到漏液了")
             await until(lambda: any(a["room"] == room for a in feed.alerts), 15, "alert opened")
             [opened] = [a for a in feed.alerts if a["room"] == room]
@@ -230,8 +233,8 @@ async def test_a_killed_owners_open_alert_escalates_and_is_acked_on_the_new_owne
             await until(lambda: book_row(db, alert_id), 10, "entry mirrored to the shared store")
             assert time.time() < deadline - 3, "too slow to test a kill before the deadline"
 
-            procs["a"].send_signal(signal.SIGKILL)
-            procs["a"].wait()
+            procs[opener].send_signal(signal.SIGKILL)
+            procs[opener].wait()
             moved = await until(lambda: relay.readers(room) == {heir}, 10, "room taken over")
             assert moved < 10
             await relay.say(room, "u2", "收到漏液了")  # folds into the same alert
@@ -245,9 +248,9 @@ async def test_a_killed_owners_open_alert_escalates_and_is_acked_on_the_new_owne
             await asyncio.sleep(2.0)  # room for a second answer, which must not come
             acks = [doc for corr, doc in feed.replies if corr == b"ack"]
 
-            # A comes back: it takes the room back, continuing from the shared store.
-            procs["a"] = start_agent(tmp_path, "a", configs["a"])
-            await until(lambda: relay.readers(room) == {"a"}, 30, "room back on a")
+            # The opener comes back: it takes the room back, continuing from the shared store.
+            procs[opener] = start_agent(tmp_path, opener, configs[opener])
+            await until(lambda: relay.readers(room) == {opener}, 30, "room back on its opener")
             await asyncio.sleep(ACK_SECONDS / 2)  # a stale escalation would show up here
             await command(prefix, "resolve", {"alert_id": alert_id, "staff": "wang"}, b"resolve")
             await until(lambda: any(c == b"resolve" for c, _ in feed.replies), 10,
@@ -266,7 +269,7 @@ async def test_a_killed_owners_open_alert_escalates_and_is_acked_on_the_new_owne
     assert {a["alert_id"] for a in feed.alerts if a["room"] == room} == {alert_id}
     [escalated] = [a for a in versions if a["state"] == "escalated"]
     assert escalated["escalation_level"] == 1
-    assert escalated["assignee"] == "wang"  # li was paged by a
+    assert escalated["assignee"] == "wang"  # li was paged by the opener
     assert escalated["updated_at"] >= deadline  # at its deadline, not before
     assert escalated in published(tmp_path, heir, alert_id)
     assert published(tmp_path, other, alert_id) == []
@@ -276,7 +279,7 @@ async def test_a_killed_owners_open_alert_escalates_and_is_acked_on_the_new_owne
     [resolve] = resolves
     assert resolve["ok"]
     assert resolve["alert"]["state"] == "resolved"
-    assert resolve["alert"] in published(tmp_path, "a", alert_id)
+    assert resolve["alert"] in published(tmp_path, opener, alert_id)
     # One content per idempotency key, versions only growing, no escalation after the ack.
     by_version: dict[int, set[tuple[Any, ...]]] = {}
     for a in versions:
@@ -287,4 +290,4 @@ async def test_a_killed_owners_open_alert_escalates_and_is_acked_on_the_new_owne
     assert "escalated" not in states[states.index("acked"):]
     assert states[-1] == "resolved"
     assert shared is not None
-    assert (shared["owner"], shared["state"]) == ("a", "resolved")
+    assert (shared["owner"], shared["state"]) == (opener, "resolved")

@@ -47,7 +47,10 @@ class SharedTable:
                 if (r["room"] in rooms and r["state"] != "resolved")
                 or r["alert_id"] in alert_ids]  # fmt: skip
 
-    async def flush(self, deadline: float | None = None) -> bool:
+    def mark(self) -> int:
+        return len(self.rows)
+
+    async def written(self, mark: int, deadline: float | None = None) -> bool:
         return not self.down
 
 
@@ -139,7 +142,7 @@ async def test_only_the_owner_fires_timers_and_takes_staff_actions() -> None:
 
 
 async def test_adopted_alert_continues_where_it_stood_and_an_overdue_step_fires_at_once() -> None:
-    """B adopts A's escalated alert: same id, next version, next rung, owner b in the table."""
+    """B adopts A's escalated alert: same id, versions fenced past A's, next rung, owner b."""
     clock, table, sent = ManualClock(), SharedTable(), []
     metrics_b = Metrics()
     a = make_book("a", Rooms(["r1"]), table, clock)
@@ -149,16 +152,16 @@ async def test_adopted_alert_continues_where_it_stood_and_an_overdue_step_fires_
     await clock.advance(400)  # A died; nobody owned r1 when the step fell due
     b = make_book("b", Rooms(["r1"]), table, clock, sent=sent, metrics=metrics_b)
     [adopted] = b.adopt(await table.load_entries(["r1"]))
-    assert (adopted.alert_id, adopted.version, adopted.state) == ("inq-1", 2, "escalated")
+    assert (adopted.alert_id, adopted.version, adopted.state) == ("inq-1", 12, "escalated")
     assert b.next_deadline("inq-1") == escalated.deadline
     assert metrics_b.registry.get_sample_value(
         "danmaku_alerts_open", {"room": "r1", "team": "aftersales"}) == 1  # fmt: skip
     [step] = await b.check()
-    assert (step.alert_id, step.version, step.escalation_level) == ("inq-1", 3, 2)
+    assert (step.alert_id, step.version, step.escalation_level) == ("inq-1", 13, 2)
     assert step.assignee == "lead"  # li and wang were paged under A
-    assert (table.rows["inq-1"]["owner"], table.rows["inq-1"]["version"]) == ("b", 3)
+    assert (table.rows["inq-1"]["owner"], table.rows["inq-1"]["version"]) == ("b", 13)
     acked = await b.ack("inq-1", "lead")
-    assert acked.version == 4
+    assert acked.version == 14
 
 
 async def test_adopt_takes_only_newer_states_and_resolved_ones_only_to_retire_a_copy() -> None:
@@ -183,10 +186,10 @@ async def test_adopt_takes_only_newer_states_and_resolved_ones_only_to_retire_a_
     assert book.get("inq-1").state == "acked"  # type: ignore[union-attr]
     assert book.get("closed-elsewhere") is None
     [taken] = book.adopt([state(2, 3)])
-    assert (taken.version, taken.assignee, taken.state) == (2, "x", "open")
+    assert (taken.version, taken.assignee, taken.state) == (12, "x", "open")
     assert metrics.registry.get_sample_value(
         "danmaku_alerts_open", {"room": "r1", "team": "aftersales"}) == 1  # fmt: skip
-    closed = state(3, 5, "resolved")
+    closed = state(13, 5, "resolved")  # newer than the (12, 4) taken over above
     closed["step"] = None
     [retired] = book.adopt([closed])
     assert retired.state == "resolved"
@@ -296,7 +299,7 @@ async def test_a_gained_room_continues_its_alerts_in_book_and_aggregator() -> No
     [update] = aggregator(finding(), time.time())
     assert (update.alert_id, update.count) == (opened.alert_id, 2)
     stamped = b(update)
-    assert (stamped.alert_id, stamped.version, stamped.assignee) == (opened.alert_id, 2, "li")
+    assert (stamped.alert_id, stamped.version, stamped.assignee) == (opened.alert_id, 12, "li")
     assert metrics.registry.get_sample_value("danmaku_cluster_alerts_adopted_total") == 1
 
 

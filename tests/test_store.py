@@ -579,6 +579,26 @@ async def test_store_starts_without_a_database_and_catches_up(db: Db) -> None:
     assert await count(db.url, "inquiries") == 10
 
 
+async def test_written_waits_for_what_was_buffered_before_the_mark(db: Db) -> None:
+    """A mark is reached once the rows buffered before it are committed: at once when
+    nothing is buffered, not while the database is cut, and soon after it is back."""
+    async with outage(db) as (url, cut, restore):
+        engine = create_engine(url)
+        await migrate(engine)
+        await engine.dispose()
+        async with opened(url, flush_interval=30.0) as store:
+            assert await store.written(store.mark(), 0.1)  # nothing buffered
+            cut()
+            store.mirror_entry(book_row("x", "r1", version=1, revision=1))
+            mark = store.mark()
+            for n in range(5):
+                store.submit(inquiry(n))
+            assert not await store.written(mark, 0.3)
+            restore()
+            assert await store.written(mark, 20)
+            assert await count(db.url, "book_entries") == 1
+
+
 async def test_a_full_buffer_drops_new_records_and_counts_them(db: Db) -> None:
     """Past buffer_size, records are dropped and counted; written + dropped = submitted."""
     metrics = Metrics()

@@ -97,6 +97,11 @@ class RecordStore:
         self._has_items = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
+        # Records ever buffered and ever taken off the buffer (written, or refused): the
+        # buffer is FIFO, so "everything up to a mark is out" needs no idle moment.
+        self._appended = 0
+        self._taken = 0
+        self._advanced = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._retention: asyncio.Task[None] | None = None
         self._entered = False
@@ -172,6 +177,7 @@ class RecordStore:
                                   capacity=self.buffer_size)  # fmt: skip
                 continue
             self.buffer.append(op)
+            self._appended += 1
         if ops:
             self._pending.set(len(self.buffer))
             self._idle.clear()
@@ -182,6 +188,28 @@ class RecordStore:
     def pending(self) -> int:
         """Rows buffered and not yet committed."""
         return len(self.buffer)
+
+    def mark(self) -> int:
+        """A mark after everything buffered so far; see ``written``."""
+        return self._appended
+
+    async def written(self, mark: int, deadline: float | None = None) -> bool:
+        """Wait up to ``deadline`` seconds until everything buffered before ``mark`` is out
+        of the buffer (committed, or refused by the database); unlike ``flush`` this does
+        not wait for records submitted later."""
+        try:
+            async with asyncio.timeout(deadline):
+                while self._taken < mark:
+                    self._advanced.clear()
+                    self._wake.set()  # no waiting for a fuller batch
+                    await self._advanced.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    def _taken_off(self, count: int) -> None:
+        self._taken += count
+        self._advanced.set()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -302,6 +330,7 @@ class RecordStore:
     def _committed(self, batch: Sequence[Op]) -> None:
         for _ in batch:
             self.buffer.popleft()
+        self._taken_off(len(batch))
         for op in batch:
             self.metrics.records_written.labels(OP_TABLE[op.kind]).inc()
         self._pending.set(len(self.buffer))
@@ -340,6 +369,7 @@ class RecordStore:
                     self._failed(exc)
                     return  # the database went away meanwhile: keep the rest buffered
                 self.buffer.popleft()
+                self._taken_off(1)
                 self.metrics.records_dropped.labels(OP_TABLE[op.kind], "rejected").inc()
                 self.metrics.store_errors.labels("rejected").inc()
                 _log.error("record refused by the database; dropped", table=OP_TABLE[op.kind],
