@@ -124,6 +124,27 @@ def command_answers(book: AlertBook, cluster: ClusterView) -> Answers:
     return answers
 
 
+def build_handover(
+    config: AgentConfig,
+    *,
+    book: AlertBook,
+    aggregator: Aggregator,
+    shared: SharedStore,
+    cluster: ClusterView,
+    metrics: Metrics,
+    sinks: list[Sink],
+) -> Handover:
+    """Open alerts follow their room: the cluster tells the hand-over of rooms gained."""
+    c = config.cluster
+    handover = Handover(book=book, aggregator=aggregator, store=shared, cluster=cluster,
+                        metrics=metrics,
+                        # An old owner reads on for at most this long after the move.
+                        catch_up=c.member_timeout_seconds + c.handover_seconds + 3.0,
+                        statuses=[s.status for s in sinks if isinstance(s, MqttSink)])  # fmt: skip
+    cluster.listen(handover)
+    return handover
+
+
 async def build_alerting(
     config: AgentConfig,
     metrics: Metrics,
@@ -166,16 +187,10 @@ async def build_alerting(
         if isinstance(sink, MqttSink):
             # Retained room status must count alerts still open from before a restart.
             sink.status.seed(book.list())
-    handover = None
-    answers = None
+    handover = answers = None
     if shared is not None and cluster is not None:
-        c = config.cluster
-        handover = Handover(book=book, aggregator=aggregator, store=shared, cluster=cluster,
-                            metrics=metrics,
-                            # the previous owner reads on for at most this long, then flushes
-                            catch_up=c.member_timeout_seconds + c.handover_seconds + 3.0,
-                            statuses=[s.status for s in sinks if isinstance(s, MqttSink)])  # fmt: skip
-        cluster.listen(handover)
+        handover = build_handover(config, book=book, aggregator=aggregator, shared=shared,
+                                  cluster=cluster, metrics=metrics, sinks=sinks)  # fmt: skip
         answers = command_answers(book, cluster)
     commands = [
         CommandSubscriber(cfg, book, instance=config.instance, lineup=lineup, answers=answers)

@@ -437,7 +437,9 @@ async def run_faults(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
 
             victim = max(instances, key=lambda m: sum(o == m for o in owners.values()))
             survivors = [m for m in instances if m != victim]
-            p = await phase("instance", f"{victim} SIGKILLed, restarted after 10 s")
+            share = sum(o == victim for o in owners.values())
+            p = await phase("instance", f"{victim} ({share} of {len(rooms)} rooms) SIGKILLed, "
+                                        "restarted after 10 s")  # fmt: skip
             agents.kill(victim)
             moved = assign(rooms, survivors)
             took = await until(lambda: all(relay.readers(r) == {moved[r]} for r in rooms), 30)
