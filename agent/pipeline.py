@@ -59,7 +59,7 @@ class Pipeline:
         batch_size: int = 256,
         queue_size: int = 10_000,
         shutdown_timeout: float = 10.0,
-        tick_seconds: float = 1.0,
+        tick_seconds: float = 0.1,
         records: Records | None = None,
         route: AlertHook | None = None,
     ) -> None:
@@ -71,6 +71,8 @@ class Pipeline:
         self.metrics = metrics
         self.batch_size = batch_size
         self.shutdown_timeout = shutdown_timeout
+        # Short ticks: each tick hands the outbox every alert that went quiet since the last
+        # one, and a first publication queued behind a second's worth of them waits for all.
         self.tick_seconds = tick_seconds
         self.records = records
         self.route = route
