@@ -197,7 +197,7 @@ def build_redactor() -> Any:
     if importlib.util.find_spec("agent.privacy") is not None:
         from agent.privacy import UserHasher, mask_pii  # noqa: PLC0415 - optional module
 
-        return Redactor(mask_pii, UserHasher(b"benchmark-key"))
+        return Redactor(mask_pii, UserHasher(b"benchmark-hash-key-0123456789abcdef"))
     return Redactor(lambda text: text, lambda user: user)
 
 
