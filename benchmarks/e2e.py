@@ -262,6 +262,13 @@ async def run_agent(
         "wall_seconds": wall,
         "model": getattr(intent, "version", "?"),
         "pending": outbox.pending(),
+        # Retried deliveries stall a lane for a backoff delay: they explain outliers.
+        "retries": sum(
+            s.value
+            for m in metrics.deliveries.collect()
+            for s in m.samples
+            if s.labels.get("result") == "retry" and s.name.endswith("_total")
+        ),
     }
 
 
@@ -320,7 +327,8 @@ def main() -> None:
     )
     print(
         f"alert versions delivered {len(rows)} (unique {len(ids)}), "
-        f"first publications {len(first)}, undelivered at exit {stats['pending']}"
+        f"first publications {len(first)}, undelivered at exit {stats['pending']}, "
+        f"delivery retries {stats['retries']:.0f}"
     )
     if first:
         print(
