@@ -24,7 +24,8 @@ from agent.sources.bilibili_codec import (
     encode_packet,
 )
 
-VECTORS_PATH = Path("/work/shared/vectors/bilibili.json")
+# The shared codec test vectors (own builder script; see the file header), kept with the tests.
+VECTORS_PATH = Path(__file__).with_name("vectors") / "bilibili.json"
 VECTORS: list[dict[str, Any]] = json.loads(VECTORS_PATH.read_text())["vectors"]
 
 
@@ -143,3 +144,60 @@ def test_fuzz_lying_headers(
     except CodecError:
         return
     assert out.kind in ("auth_reply", "heartbeat_reply", "messages", "ignored")
+
+
+# -- the typed DANMU_MSG fast path agrees with the generic path ------------------------------
+
+_json_scalar = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
+)
+_json_value = st.recursive(
+    _json_scalar,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=12,
+)
+_uid = st.one_of(st.integers(0, 2**40), st.sampled_from(["42", "x1", "", True]), _json_value)
+_ts = st.one_of(st.integers(0, 2**45), st.sampled_from(["1767225600000", "soon", None]), _json_value)
+_info = st.builds(
+    lambda meta_head, ts, text, uid, uname, tail, cut: (
+        [[*meta_head, ts, 0, 0], text, [uid, uname, 0, 0], *tail][:cut]
+    ),
+    st.lists(_json_value, min_size=4, max_size=4),
+    _ts,
+    st.one_of(st.text(max_size=20), _json_value),
+    _uid,
+    st.one_of(st.text(max_size=8), _json_value),
+    st.lists(_json_value, max_size=3),
+    st.integers(0, 6),
+)
+
+
+def _body(cmd: Any, info: Any, *, cmd_first: bool) -> bytes:
+    pairs = [("cmd", cmd), ("info", info)]
+    return orjson.dumps(dict(pairs if cmd_first else pairs[::-1]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(["DANMU_MSG", "DANMU_MSG:4:0:2:2:2:0", "DANMU_MSGX"]), _info)
+def test_danmu_fast_path_matches_the_generic_path(cmd: str, info: Any) -> None:
+    """``cmd`` first takes the typed decoder; ``cmd`` last the generic one: same outcome."""
+    fast = decode_frame(encode_packet(OP_COMMAND, _body(cmd, info, cmd_first=True), ver=0))
+    slow = decode_frame(encode_packet(OP_COMMAND, _body(cmd, info, cmd_first=False), ver=0))
+    assert (fast.messages, fast.errors, fast.commands) == (
+        slow.messages,
+        slow.errors,
+        slow.commands,
+    )
+
+
+def test_danmu_fast_path_falls_back_on_deep_nesting_in_skipped_fields() -> None:
+    """A body nested past the parsers' limits in a field nobody reads is still rejected."""
+    deep = b"[" * 5000 + b"]" * 5000
+    body = b'{"cmd":"DANMU_MSG","info":[[0,0,0,0,1],"hi",[1,"a"],' + deep + b"]}"
+    decoded = decode_frame(encode_packet(OP_COMMAND, body, ver=0))
+    assert decoded.messages == []
+    assert decoded.errors == ["bad_json"]
