@@ -474,10 +474,13 @@ class ClassifierConfig(_Model):
 
 
 class PipelineConfig(_Model):
-    """Queue sizes and the shutdown deadline."""
+    """Queue sizes, the shutdown deadline, and whether a run of finite sources ends."""
 
     queue_size: int = Field(10_000, ge=16)
     shutdown_timeout: float = Field(10.0, gt=0)
+    # False keeps the agent (its desk, timers and command readers) up after the replays end,
+    # until SIGINT/SIGTERM: for looking at a replayed broadcast on the control desk.
+    exit_when_sources_end: bool = True
 
 
 class AggregateConfig(_Model):

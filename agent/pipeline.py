@@ -62,8 +62,10 @@ class Pipeline:
         tick_seconds: float = 0.1,
         records: Records | None = None,
         route: AlertHook | None = None,
+        exit_when_sources_end: bool = True,
     ) -> None:
         self.ingress = ingress
+        self.exit_when_sources_end = exit_when_sources_end
         self.redact = redact
         self.detector = detector
         self.aggregator = aggregator
@@ -220,12 +222,18 @@ class Pipeline:
     # -- lifecycle ----------------------------------------------------------------------
 
     async def _wait_for_end(self, stop: asyncio.Event) -> str:
-        """Wait until stopped, or until every source has ended (all were finite)."""
+        """Wait until stopped, or until every source has ended (all were finite) unless the
+        pipeline was asked to keep running after that."""
+        told = False
         while True:
             if stop.is_set():
                 return "stopped"
             if not self._source_tasks:
-                return "sources finished"
+                if self.exit_when_sources_end:
+                    return "sources finished"
+                if not told:
+                    told = True
+                    _log.info("every source finished; running until stopped (Ctrl-C)")
             self._sources_changed.clear()
             stop_wait = asyncio.ensure_future(stop.wait())
             change_wait = asyncio.ensure_future(self._sources_changed.wait())

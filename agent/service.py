@@ -8,6 +8,7 @@ the config's sources (rooms added or removed without disturbing the others).
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from agent.alerting import running as running_alerting
 from agent.cluster import Cluster
 from agent.config import AgentConfig, load_config
 from agent.detect import Detector
+from agent.errors import ConfigError
 from agent.ingress import QueueIngress
 from agent.logs import get_logger
 from agent.metrics import Metrics
@@ -33,10 +35,21 @@ from agent.sources import build_source
 _log = get_logger("agent.service")
 
 
+class ListenError(ConfigError):
+    """An address of the config cannot be listened on (in use, not local, no permission)."""
+
+    def __init__(self, key: str, listen: str, exc: OSError) -> None:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        super().__init__(key, "", f"cannot listen on {listen}: {reason.lower()}")
+
+
 def serve_metrics(metrics: Metrics, listen: str) -> int:
     """Start the Prometheus endpoint in a thread; returns the bound port (0 picks one)."""
     host, _, port = listen.rpartition(":")
-    server, _thread = start_http_server(int(port), addr=host, registry=metrics.registry)
+    try:
+        server, _thread = start_http_server(int(port), addr=host, registry=metrics.registry)
+    except OSError as exc:
+        raise ListenError("metrics.listen", listen, exc) from None
     bound: int = server.server_port
     _log.info("metrics listening", url=f"http://{host}:{bound}/metrics")
     return bound
@@ -44,7 +57,6 @@ def serve_metrics(metrics: Metrics, listen: str) -> int:
 
 async def start_desk(config: AgentConfig, metrics: Metrics, book: Any, lineup: Any) -> Any:
     """Serve the control desk; returns its aiohttp runner (``await runner.cleanup()``)."""
-    import os  # noqa: PLC0415
     import secrets  # noqa: PLC0415
 
     from agent.web import create_app, serve  # noqa: PLC0415 - only when web: is configured
@@ -65,7 +77,10 @@ async def start_desk(config: AgentConfig, metrics: Metrics, book: Any, lineup: A
     app = create_app(
         book=book, metrics=metrics, lineup=lineup, catalog=catalog, token=token, status=None
     )
-    runner, port = await serve(app, web.listen)
+    try:
+        runner, port = await serve(app, web.listen)
+    except OSError as exc:
+        raise ListenError("web.listen", web.listen, exc) from None
     host = web.listen.rpartition(":")[0]
     _log.info("control desk listening", url=f"http://{host}:{port}/?token={token}")
     return runner
@@ -234,6 +249,7 @@ class Service:
                 batch_size=config.classifier.batch_size,
                 queue_size=config.pipeline.queue_size,
                 shutdown_timeout=config.pipeline.shutdown_timeout,
+                exit_when_sources_end=config.pipeline.exit_when_sources_end,
                 route=alerting.book,
                 records=records,
             )

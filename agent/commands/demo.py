@@ -5,12 +5,21 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agent.config import AgentConfig
 
 HELP = """\
 Replay the bundled 3-minute sample broadcast (configs/demo/) through the whole agent:
 alerts print to the console and go to out/alerts.jsonl; records go to data/demo.db.
 Needs no broker and no database server. Each run starts afresh: the demo's previous
-alerts, outbox and records are removed first (--keep-state keeps them)."""
+alerts, outbox and records are removed first (--keep-state keeps them).
+
+--desk also serves the control desk (中控台) on 127.0.0.1:8080 (or the HOST:PORT given),
+replays in real time unless --speed is given, and keeps the agent up after the replay so
+the alerts can be acknowledged, assigned and resolved there; Ctrl-C stops it. The desk
+address with its access token is logged at start ("control desk listening")."""
 
 
 def find_demo_config() -> Path | None:
@@ -32,6 +41,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--config", type=Path, default=None, help="use another demo config")
     parser.add_argument(
+        "--desk",
+        nargs="?",
+        const="127.0.0.1:8080",
+        default=None,
+        metavar="HOST:PORT",
+        help="serve the control desk (default 127.0.0.1:8080) and stay up after the replay",
+    )
+    parser.add_argument(
         "--keep-state",
         action="store_true",
         help="keep the previous demo run's alerts, outbox and records",
@@ -40,6 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the demo config, apply --speed, run it."""
+    from pydantic import ValidationError  # noqa: PLC0415
+
     from agent.commands.run import run_config  # noqa: PLC0415
     from agent.config import ReplaySourceConfig, load_config  # noqa: PLC0415
     from agent.errors import ConfigError  # noqa: PLC0415
@@ -57,16 +76,33 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"danmaku-agent: {exc}", file=sys.stderr)
         return 2
-    if args.speed is not None:
+    speed = args.speed if args.speed is not None else (1.0 if args.desk else None)
+    if speed is not None:
         sources = [
-            s.model_copy(update={"speed": args.speed}) if isinstance(s, ReplaySourceConfig) else s
+            s.model_copy(update={"speed": speed}) if isinstance(s, ReplaySourceConfig) else s
             for s in config.sources
         ]
         config = config.model_copy(update={"sources": sources})
+    if args.desk:
+        try:
+            config = with_desk(config, args.desk)
+        except ValidationError as exc:
+            problem = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+            print(f"danmaku-agent: --desk: {problem}", file=sys.stderr)
+            return 2
     if not args.keep_state:
         clear_state(config)
     configure_logging(config.log_level)
     return run_config(config, path)
+
+
+def with_desk(config: AgentConfig, listen: str) -> AgentConfig:
+    """The config with the control desk on ``listen`` and the agent kept up after the replay."""
+    from agent.config import WebConfig  # noqa: PLC0415
+
+    web = WebConfig(listen=listen)  # validates HOST:PORT (ValueError)
+    pipeline = config.pipeline.model_copy(update={"exit_when_sources_end": False})
+    return config.model_copy(update={"web": web, "pipeline": pipeline})
 
 
 def clear_state(config: object) -> None:
