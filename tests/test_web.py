@@ -196,6 +196,17 @@ async def test_rooms_show_connection_and_stale_feed(desk: Desk) -> None:
     assert rooms[0]["counts"]["total"] == {"logistics": 1}
 
 
+async def test_rooms_without_a_live_connection_are_not_reported_down(desk: Desk) -> None:
+    """A replayed or pushed room has no connection to lose: connected is null, never stale;
+    a live source that never connected is down."""
+    desk.metrics.last_message_timestamp.labels("replayed").set(1.0)
+    desk.metrics.connection_up.labels("relay", "json_ws").set(0)
+    async with desk.http.get(desk.url + "/api/v1/rooms", headers=AUTH) as resp:
+        rooms = {r["room"]: r for r in await resp.json()}
+    assert (rooms["replayed"]["connected"], rooms["replayed"]["stale"]) == (None, False)
+    assert (rooms["relay"]["connected"], rooms["relay"]["last_message"]) == (False, None)
+
+
 async def test_openapi_lists_every_api_route(desk: Desk) -> None:
     """The OpenAPI document covers the API's paths."""
     async with desk.http.get(desk.url + "/api/v1/openapi.json", headers=AUTH) as resp:

@@ -206,7 +206,7 @@ def rooms_view(app: web.Application, now: float) -> list[dict[str, Any]]:
     for name in names:
         entry = by_room.get(name) or {
             "room": name,
-            "connected": False,
+            "connected": None,
             "last_message": None,
             "stale": False,
         }

@@ -138,7 +138,7 @@ OPENAPI: dict[str, Any] = {
                 "until": {"type": "number"}, "by": {"type": "string"},
                 "comment": {"type": "string"}}},
             "Room": {"type": "object", "properties": {
-                "room": {"type": "string"}, "connected": {"type": "boolean"},
+                "room": {"type": "string"}, "connected": {"type": ["boolean", "null"], "description": "null: no live connection to watch (replay, push relays)"},
                 "last_message": {"type": ["number", "null"]}, "stale": {"type": "boolean"},
                 "sku": {"type": ["string", "null"]}, "counts": {"type": "object"}}},
         },

@@ -17,7 +17,7 @@ class RoomStatus:
     """One room as the desk shows it."""
 
     room: str
-    connected: bool
+    connected: bool | None  # None: no live connection to watch (replay, push relays)
     last_message: float | None
     stale: bool
 
@@ -48,9 +48,9 @@ def metrics_status(metrics: Metrics, stale_after: float = STALE_SECONDS) -> Stat
         return [
             RoomStatus(
                 room=r,
-                connected=up.get(r, False),
+                connected=up.get(r),
                 last_message=last.get(r),
-                stale=up.get(r, False) and (r not in last or now - last[r] > stale_after),
+                stale=up.get(r) is True and (r not in last or now - last[r] > stale_after),
             )
             for r in rooms
         ]

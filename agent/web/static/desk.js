@@ -148,7 +148,7 @@ function upsert(a, live) {
   state.alerts.set(a.alert_id, a);
   if (live && !before && (SEVERITY_RANK[a.severity] >= 2 || a.kind !== "inquiry")) beep(a.severity);
   a._fresh = live && (!before || before.count !== a.count);
-  if (!state.rooms.has(a.room)) state.rooms.set(a.room, { room: a.room, connected: false, stale: false, sku: null, counts: { recent: {}, total: {}, spiking: [] } });
+  if (!state.rooms.has(a.room)) state.rooms.set(a.room, { room: a.room, connected: null, stale: false, sku: null, counts: { recent: {}, total: {}, spiking: [] } });
   if (!state.room) state.room = a.room;
 }
 
@@ -180,7 +180,8 @@ function renderTabs() {
     tab.type = "button";
     tab.setAttribute("aria-selected", String(room === state.room));
     tab.title = `${i + 1}`;
-    const dot = r.connected ? (r.stale ? " stale" : " up") : (r.last_message == null ? " unknown" : "");
+    // connected is null for rooms without a live connection (replay, push relays).
+    const dot = r.connected === true ? (r.stale ? " stale" : " up") : (r.connected === false ? "" : " unknown");
     tab.append(el("span", `dot${dot}`), el("span", "", room),
       el("span", `badge${open ? "" : " zero"}`, open));
     tab.addEventListener("click", () => { state.room = room; state.selected = null; render(); });
@@ -235,8 +236,10 @@ function renderFeed() {
   $("open-count").textContent = `(${roomAlerts(state.room, false).length} 条未解决)`;
   const r = state.rooms.get(state.room);
   const warning = $("room-warning");
-  if (r && !r.connected && r.last_message == null) warning.hidden = true;
-  else if (r && !r.connected) { warning.hidden = false; warning.textContent = `⚠ ${r.room} 弹幕源已断开，正在重连…`; }
+  if (r && r.connected === false) {
+    warning.hidden = false;
+    warning.textContent = r.last_message == null ? `⚠ ${r.room} 弹幕源未连上，正在重试…` : `⚠ ${r.room} 弹幕源已断开，正在重连…`;
+  }
   else if (r && r.stale) { warning.hidden = false; warning.textContent = `⚠ ${r.room} 超过一分钟没有新弹幕，请检查直播间或弹幕源`; }
   else warning.hidden = true;
 }
@@ -283,7 +286,7 @@ function renderWall() {
     const open = roomAlerts(room, false);
     const banner = bannerAlert(room);
     const tile = el("section", "tile");
-    if (!r.connected && r.last_message != null) tile.classList.add("down");
+    if (r.connected === false) tile.classList.add("down");
     else if (r.stale) tile.classList.add("stale");
     if (banner || open.some((a) => a.severity === "critical" || a.state === "escalated")) tile.classList.add("alarm");
     const h = el("h3");
