@@ -24,7 +24,7 @@ from pathlib import Path
 # Run from a checkout: ``load`` sits next to this file.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load import machine, print_table, run_once
+from load import figures, machine, print_table, run_once
 
 MAX_GROWTH = 0.10
 
@@ -54,7 +54,7 @@ def main() -> int:
     baseline, peak = after[0][1], max(rss for _, rss in after)
     growth = peak / baseline - 1
     print(f"machine: {machine()}")
-    print_table([result])
+    print_table([figures(result)])
     print("RSS samples (s: MB): " + ", ".join(f"{t:.0f}: {rss / 2**20:.1f}"
                                              for t, rss in result.rss_samples))  # fmt: skip
     print(
