@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self, TextIO
 
-from agent.config import ConsoleSinkConfig
+from agent.config import ConsoleSinkConfig, StaffConfig
 from agent.events import Alert
 from classifiers.labels import FIELD_ZH, LABEL_ZH
 
@@ -38,14 +39,20 @@ def category_name(alert: Alert) -> str:
             or _OTHER_ZH.get(alert.category) or alert.category)  # fmt: skip
 
 
-def format_alert(alert: Alert, *, color: bool) -> str:
-    """One or two lines describing an alert version."""
+def format_alert(
+    alert: Alert, *, color: bool, names: Mapping[str, StaffConfig] | None = None
+) -> str:
+    """One or two lines describing an alert version; ``names`` turns staff ids into names."""
     when = time.strftime("%H:%M:%S", time.localtime(alert.last_seen))
     head = (
         f"[{when}] {_SEVERITY_ZH[alert.severity]} {_KIND_ZH.get(alert.kind, alert.kind)}"
         f"·{category_name(alert)} 房间{alert.room} ×{alert.count} "
         f"({_STATE_ZH.get(alert.state, alert.state)} v{alert.version})"
     )
+    if alert.assignee:
+        person = (names or {}).get(alert.assignee)
+        level = f" 第{alert.escalation_level}级" if alert.escalation_level else ""
+        head += f" → {person.name if person and person.name else alert.assignee}{level}"
     if color:
         head = f"{_COLORS[alert.severity]}{head}{_RESET}"
     lines = [_printable(head)]
@@ -62,9 +69,15 @@ class ConsoleSink:
     """Prints each alert version to stdout."""
 
     def __init__(
-        self, config: ConsoleSinkConfig, *, stream: TextIO | None = None, **_: Any
+        self,
+        config: ConsoleSinkConfig,
+        *,
+        stream: TextIO | None = None,
+        staff: Mapping[str, StaffConfig] | None = None,
+        **_: Any,
     ) -> None:
         self.name = "console"
+        self.staff = staff or {}
         self.stream = stream or sys.stdout
         self.color = config.color if config.color is not None else self.stream.isatty()
 
@@ -81,4 +94,4 @@ class ConsoleSink:
 
     async def deliver(self, alert: Alert) -> None:
         """Print one alert version."""
-        print(format_alert(alert, color=self.color), file=self.stream, flush=True)
+        print(format_alert(alert, color=self.color, names=self.staff), file=self.stream, flush=True)
