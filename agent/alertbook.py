@@ -501,7 +501,7 @@ class AlertBook:
 
         Their last states were mirrored already; local rows stay until ``forget``.
         """
-        gone = [i for i, e in self._entries.items() if e.alert.room in rooms]
+        gone = self.alert_ids(rooms)
         for alert_id in gone:
             entry = self._entries.pop(alert_id)
             if entry.alert.state != "resolved":

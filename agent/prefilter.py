@@ -72,8 +72,7 @@ class Prefilter:
 
     def rank(self, text: str, paid: bool = False) -> int:
         """The shedding priority of a comment with this text (a source's per-danmaku call)."""
-        matches = self._matches
-        if matches is not None and next(matches(text.lower()), None) is not None:
+        if self.hit(text):
             return PRIORITY_AFTER_SALES
         return PRIORITY_PAID if paid else PRIORITY_CHATTER
 

@@ -223,17 +223,13 @@ def _fast_danmu(body: memoryview, out: Decoded) -> bool:
     try:
         danmu = _decode_danmu(body)
         info = danmu.info
-        user, ts_ms = info.user, info.meta.timestamp_ms
-        uid = user.uid if type(user.uid) is int else _int(user.uid)
-        ts = ts_ms if type(ts_ms) is int else _int(ts_ms)
+        if danmu.cmd != "DANMU_MSG" and danmu.cmd.split(":", 1)[0] != "DANMU_MSG":
+            return False
+        msg = _danmu_message(info.text, info.user.uid, info.user.uname, info.meta.timestamp_ms)
     except _DANMU_FAILED:
         return False
-    cmd = danmu.cmd
-    if cmd != "DANMU_MSG" and cmd.split(":", 1)[0] != "DANMU_MSG":
-        return False
     out.commands.append("DANMU_MSG")
-    out.messages.append({"cmd": "DANMU_MSG", "text": info.text, "uid": uid,
-                         "uname": user.uname, "timestamp_ms": ts})  # fmt: skip
+    out.messages.append(msg)
     return True
 
 
@@ -285,7 +281,11 @@ def _str(value: Any) -> str:
 def _danmu(obj: dict[str, Any]) -> dict[str, Any]:
     info = obj["info"]
     user = info[2]
-    text, uid, uname, ts_ms = info[1], user[0], user[1], info[0][4]
+    return _danmu_message(info[1], user[0], user[1], info[0][4])
+
+
+def _danmu_message(text: Any, uid: Any, uname: Any, ts_ms: Any) -> dict[str, Any]:
+    """The mapped DANMU_MSG of both decode paths; raises TypeError/ValueError on bad types."""
     # Inline checks for the common well-typed case; the helpers raise on anything else.
     if type(text) is not str or type(uname) is not str:
         raise TypeError("not a string")

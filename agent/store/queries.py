@@ -59,18 +59,17 @@ async def book_entries(
     of ``alert_ids`` whatever their state (a copy held elsewhere may have been closed)."""
     b = schema.book_entries
     found: dict[str, dict[str, Any]] = {}
-    wanted = sorted(set(rooms))
-    for start in range(0, len(wanted), 500):  # bounded IN lists
-        chunk = wanted[start : start + 500]
-        rows = await conn.execute(
-            sa.select(b.c.alert_id, b.c.entry).where(b.c.room.in_(chunk), b.c.state != "resolved")
-        )
-        found.update((alert_id, dict(entry)) for alert_id, entry in rows)
-    ids = sorted(set(alert_ids) - found.keys())
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        rows = await conn.execute(sa.select(b.c.alert_id, b.c.entry).where(b.c.alert_id.in_(chunk)))
-        found.update((alert_id, dict(entry)) for alert_id, entry in rows)
+
+    async def select(column: sa.Column[str], values: set[str], *where: Any) -> None:
+        wanted = sorted(values)
+        for start in range(0, len(wanted), 500):  # bounded IN lists
+            query = sa.select(b.c.alert_id, b.c.entry).where(
+                column.in_(wanted[start : start + 500]), *where
+            )
+            found.update((alert_id, dict(entry)) for alert_id, entry in await conn.execute(query))
+
+    await select(b.c.room, set(rooms), b.c.state != "resolved")
+    await select(b.c.alert_id, set(alert_ids) - found.keys())
     return list(found.values())
 
 
