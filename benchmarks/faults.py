@@ -39,7 +39,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,19 +48,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import aiomqtt
 import asyncpg
 import orjson
 import yaml
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.cluster import assign  # noqa: E402 - after the path is set
+from tests.conftest import free_port  # noqa: E402
+from tests.loopback import PgProxy, RoomRelay, clear_retained  # noqa: E402
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 QUESTIONS = ["收到漏液了", "瓶子破了怎么办", "什么时候发货啊", "怎么申请退款"]
@@ -69,13 +69,6 @@ FRAMES = 6  # questions per episode
 FRAME_GAP = 0.5
 PAUSE = 4.0  # between episodes: longer than quiet_seconds + one aggregation tick
 QUIET = 2.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def wait_port(port: int, seconds: float = 10.0) -> None:
@@ -119,51 +112,6 @@ class PrivateBroker:
             await self.proc.wait()
 
 
-class DbProxy:
-    """A TCP relay on loopback in front of PostgreSQL that can be cut and reopened."""
-
-    def __init__(self) -> None:
-        self.cut = False
-        self.writers: set[asyncio.StreamWriter] = set()
-        self.server: asyncio.Server | None = None
-        self.port = 0
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._client, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(OSError, asyncio.CancelledError):
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        writer.close()
-
-    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.cut:
-            writer.transport.abort()
-            return
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", 5432)
-        self.writers |= {writer, up_writer}
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
-
-    def sever(self) -> None:
-        """Drop every relayed connection and refuse new ones until ``reopen``."""
-        self.cut = True
-        for writer in self.writers:
-            writer.transport.abort()
-        self.writers.clear()
-
-    def reopen(self) -> None:
-        self.cut = False
-
-    async def close(self) -> None:
-        self.sever()
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
-
-
 # -- the broadcast ------------------------------------------------------------------------
 
 
@@ -177,29 +125,13 @@ class Episode:
 
 
 @dataclass
-class Relay:
+class Relay(RoomRelay):
     """Every room on one websocket server (``/{room}?agent={name}``); records what was sent."""
 
     rooms: list[str]
-    port: int = 0
-    clients: dict[str, dict[str, set[ServerConnection]]] = field(default_factory=dict)
     episodes: list[Episode] = field(default_factory=list)
     unread_since: dict[str, float] = field(default_factory=dict)
     longest_unread: dict[str, float] = field(default_factory=dict)  # phase → seconds
-
-    def readers(self, room: str) -> set[str]:
-        return {a for a, conns in self.clients.get(room, {}).items() if conns}
-
-    async def handler(self, ws: ServerConnection) -> None:
-        assert ws.request is not None
-        parts = urlsplit(ws.request.path)
-        room, agent = parts.path.strip("/"), parse_qs(parts.query)["agent"][0]
-        conns = self.clients.setdefault(room, {}).setdefault(agent, set())
-        conns.add(ws)
-        try:
-            await ws.wait_closed()
-        finally:
-            conns.discard(ws)
 
     def drop_all(self) -> int:
         """Abort every connection, as a relay crash would."""
@@ -264,20 +196,6 @@ async def follow(port: int, prefix: str, out: list[dict[str, Any]], ready: async
                     out.append(orjson.loads(message.payload))
         except aiomqtt.MqttError:
             await asyncio.sleep(0.2)
-
-
-async def clear_retained(prefix: str) -> None:
-    """Leave the shared broker as found: empty every retained message under the prefix."""
-    async with aiomqtt.Client("127.0.0.1", 1883, protocol=aiomqtt.ProtocolVersion.V5) as client:
-        await client.subscribe(f"{prefix}/#")
-        topics: set[str] = set()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(1.5):
-                async for message in client.messages:
-                    if message.retain and message.payload:
-                        topics.add(str(message.topic))
-        for topic in topics:
-            await client.publish(topic, b"", qos=1, retain=True)
 
 
 # -- the agents ---------------------------------------------------------------------------
@@ -375,7 +293,7 @@ async def run_faults(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     rooms = [f"room{i}" for i in range(args.rooms)]
     relay = Relay(rooms)
     broker = PrivateBroker(folder)
-    proxy = DbProxy()
+    proxy = PgProxy()
     name = f"bench_faults_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(f"{PG.replace('postgresql', 'postgres')}/test")
     await admin.execute(f"CREATE DATABASE {name}")
@@ -472,7 +390,7 @@ async def run_faults(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         await proxy.close()
         await broker.kill()
         with contextlib.suppress(Exception):
-            await clear_retained(prefix)
+            await clear_retained(prefix, wait=1.5)
         await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         await admin.close()
     return {"relay": relay, "received": received, "private": private, "phases": phases,

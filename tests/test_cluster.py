@@ -15,7 +15,6 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import aiomqtt
 import orjson
@@ -23,7 +22,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
 from agent.cluster import (
@@ -37,6 +36,7 @@ from agent.cluster import (
 from agent.config import ClusterConfig
 from agent.metrics import Metrics
 from tests.conftest import ROOT
+from tests.loopback import RoomRelay, clear_retained
 
 ROOMS = [f"room{i}" for i in range(2000)]
 
@@ -185,28 +185,15 @@ class Frame:
 
 
 @dataclass
-class Relay:
+class Relay(RoomRelay):
     """One websocket server for every room: ``/{room}?agent={instance}``; records who got what."""
 
     rooms: list[str]
-    port: int = 0
-    clients: dict[str, dict[str, set[ServerConnection]]] = field(default_factory=dict)
     frames: list[Frame] = field(default_factory=list)
 
     def owners(self) -> dict[str, set[str]]:
         """Room → instances connected to it now."""
         return {r: {a for a, c in self.clients.get(r, {}).items() if c} for r in self.rooms}
-
-    async def handler(self, ws: ServerConnection) -> None:
-        assert ws.request is not None
-        parts = urlsplit(ws.request.path)
-        room, agent = parts.path.strip("/"), parse_qs(parts.query)["agent"][0]
-        conns = self.clients.setdefault(room, {}).setdefault(agent, set())
-        conns.add(ws)
-        try:
-            await ws.wait_closed()
-        finally:
-            conns.discard(ws)
 
     async def broadcast(self, room: str, offset: float) -> None:
         """Episodes of one after-sales question, each a fresh alert, until cancelled."""
@@ -278,20 +265,6 @@ async def collect_alerts(prefix: str, out: list[dict[str, Any]], ready: asyncio.
         async for message in sub.messages:
             assert isinstance(message.payload, bytes)
             out.append(orjson.loads(message.payload))
-
-
-async def clear_retained(prefix: str) -> None:
-    """Leave the shared broker as found: empty every retained message under the prefix."""
-    async with aiomqtt.Client("127.0.0.1", 1883, protocol=aiomqtt.ProtocolVersion.V5) as client:
-        await client.subscribe(f"{prefix}/#")
-        topics: set[str] = set()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(1.0):
-                async for message in client.messages:
-                    if message.retain and message.payload:
-                        topics.add(str(message.topic))
-        for topic in topics:
-            await client.publish(topic, b"", qos=1, retain=True)
 
 
 async def stop_agents(procs: dict[str, subprocess.Popen[bytes]]) -> None:

@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import aiomqtt
 import asyncpg
@@ -26,38 +25,22 @@ import pytest
 import yaml
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
 from agent.cluster import assign
 from tests.conftest import ROOT
-from tests.test_cluster import clear_retained, stop_agents
+from tests.loopback import RoomRelay, clear_retained
+from tests.test_cluster import stop_agents
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 ACK_SECONDS = 8.0
 
 
 @dataclass
-class Relay:
+class Relay(RoomRelay):
     """One websocket server for every room: ``/{room}?agent={instance}``."""
 
-    port: int = 0
-    clients: dict[str, dict[str, set[ServerConnection]]] = field(default_factory=dict)
-
-    def readers(self, room: str) -> set[str]:
-        """Instances connected to a room now."""
-        return {a for a, conns in self.clients.get(room, {}).items() if conns}
-
-    async def handler(self, ws: ServerConnection) -> None:
-        assert ws.request is not None
-        parts = urlsplit(ws.request.path)
-        room, agent = parts.path.strip("/"), parse_qs(parts.query)["agent"][0]
-        conns = self.clients.setdefault(room, {}).setdefault(agent, set())
-        conns.add(ws)
-        try:
-            await ws.wait_closed()
-        finally:
-            conns.discard(ws)
 
     async def say(self, room: str, user: str, text: str) -> None:
         """One comment to everyone reading the room."""

@@ -28,6 +28,7 @@ from agent.store.engine import current_revision, head_revision
 from agent.store.errors import classify
 from agent.store.schema import metadata
 from tests.conftest import ROOT
+from tests.loopback import PgProxy
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 HASH_KEY = "test-hash-key-0123456789abcdef"
@@ -452,50 +453,6 @@ async def test_forget_and_export_user_touch_exactly_that_viewer(
 # -- outages ----------------------------------------------------------------------------
 
 
-class Proxy:
-    """A TCP relay on loopback in front of PostgreSQL that can be cut and restored."""
-
-    def __init__(self) -> None:
-        self.cut = False
-        self.writers: set[asyncio.StreamWriter] = set()
-        self.server: asyncio.Server | None = None
-        self.port = 0
-
-    async def start(self) -> None:
-        """Listen on a free port."""
-        self.server = await asyncio.start_server(self._client, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(OSError, asyncio.CancelledError):
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        writer.close()
-
-    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.cut:
-            writer.close()
-            return
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", 5432)
-        self.writers |= {writer, up_writer}
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
-
-    def sever(self) -> None:
-        """Drop every relayed connection and refuse new ones."""
-        self.cut = True
-        for writer in self.writers:
-            writer.transport.abort()
-        self.writers.clear()
-
-    async def close(self) -> None:
-        """Stop listening."""
-        self.sever()
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
-
-
 @contextlib.asynccontextmanager
 async def outage(db: Db) -> AsyncIterator[tuple[str, Any, Any]]:
     """``(url, cut, restore)``: SQLite is locked by another writer, PostgreSQL is cut off."""
@@ -514,7 +471,7 @@ async def outage(db: Db) -> AsyncIterator[tuple[str, Any, Any]]:
 
         yield db.url, cut, restore
         return
-    proxy = Proxy()
+    proxy = PgProxy()
     await proxy.start()
 
     def pg_restore() -> None:
