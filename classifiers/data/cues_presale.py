@@ -355,15 +355,9 @@ CUES: dict[str, tuple[str, ...]] = {
         "福袋怎么抢",
         "抽奖怎么参与",
         "买一送一是送同款吗",
-        # shipping asked while deciding (pre-sale)
-        "包邮的话我就拍两件",
-        "拍一件也包邮吗",
-        "包邮不 包邮就下单",
+        # stock asked while deciding
         "现货还是预售",
         "是现货吗 要的话马上拍",
-        "现在拍啥时候能发",
-        "发哪的货",
-        "拍之前问下 能发{courier}吗",
         # terse forms
         "尺码",
         "价格",

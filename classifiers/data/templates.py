@@ -20,6 +20,8 @@ Labelling guide (the same one applies when hand-labelling real lines):
 
 from __future__ import annotations
 
+from classifiers.data import cues_chatter, cues_goods, cues_presale, cues_service
+
 FILLERS: dict[str, tuple[str, ...]] = {
     "p": (
         "衣服",
@@ -3804,4 +3806,12 @@ CUES["other"] += (
     "烂番茄评分都比这低 说的是我的工资",
     "碎碎念 想要那个",
 )
+CUES = {label: tuple(dict.fromkeys(cues)) for label, cues in CUES.items()}
+
+# Eleventh batch, kept in modules of their own: about 2,100 cue phrases written in one sitting
+# per theme (chatter that borrows after-sales words, service, goods, pre-sale questions), many
+# wordings of each situation, so that a held-out phrasing has neighbours in training.
+for _batch in (cues_chatter, cues_service, cues_goods, cues_presale):
+    for _label, _cues in _batch.CUES.items():
+        CUES[_label] += _cues
 CUES = {label: tuple(dict.fromkeys(cues)) for label, cues in CUES.items()}
