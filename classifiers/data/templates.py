@@ -20,7 +20,16 @@ Labelling guide (the same one applies when hand-labelling real lines):
 
 from __future__ import annotations
 
-from classifiers.data import cues_chatter, cues_goods, cues_presale, cues_service
+from classifiers.data import (
+    cues_chatter,
+    cues_chatter2,
+    cues_goods,
+    cues_goods2,
+    cues_presale,
+    cues_presale2,
+    cues_service,
+    cues_service2,
+)
 
 FILLERS: dict[str, tuple[str, ...]] = {
     "p": (
@@ -3808,10 +3817,12 @@ CUES["other"] += (
 )
 CUES = {label: tuple(dict.fromkeys(cues)) for label, cues in CUES.items()}
 
-# Eleventh batch, kept in modules of their own: about 2,100 cue phrases written in one sitting
+# Eleventh and twelfth batches, kept in modules of their own: about 4,000 cue phrases written
 # per theme (chatter that borrows after-sales words, service, goods, pre-sale questions), many
 # wordings of each situation, so that a held-out phrasing has neighbours in training.
-for _batch in (cues_chatter, cues_service, cues_goods, cues_presale):
+_BATCHES = (cues_chatter, cues_service, cues_goods, cues_presale)
+_BATCHES += (cues_chatter2, cues_service2, cues_goods2, cues_presale2)
+for _batch in _BATCHES:
     for _label, _cues in _batch.CUES.items():
         CUES[_label] += _cues
 CUES = {label: tuple(dict.fromkeys(cues)) for label, cues in CUES.items()}
