@@ -23,12 +23,16 @@ from __future__ import annotations
 from classifiers.data import (
     cues_chatter,
     cues_chatter2,
+    cues_chatter3,
     cues_goods,
     cues_goods2,
+    cues_goods3,
     cues_presale,
     cues_presale2,
+    cues_presale3,
     cues_service,
     cues_service2,
+    cues_service3,
 )
 
 FILLERS: dict[str, tuple[str, ...]] = {
@@ -3817,11 +3821,12 @@ CUES["other"] += (
 )
 CUES = {label: tuple(dict.fromkeys(cues)) for label, cues in CUES.items()}
 
-# Eleventh and twelfth batches, kept in modules of their own: about 4,000 cue phrases written
+# Eleventh to thirteenth batches, kept in modules of their own: about 5,600 cue phrases written
 # per theme (chatter that borrows after-sales words, service, goods, pre-sale questions), many
 # wordings of each situation, so that a held-out phrasing has neighbours in training.
 _BATCHES = (cues_chatter, cues_service, cues_goods, cues_presale)
 _BATCHES += (cues_chatter2, cues_service2, cues_goods2, cues_presale2)
+_BATCHES += (cues_chatter3, cues_service3, cues_goods3, cues_presale3)
 for _batch in _BATCHES:
     for _label, _cues in _batch.CUES.items():
         CUES[_label] += _cues
