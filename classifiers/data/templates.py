@@ -3824,9 +3824,11 @@ CUES = {label: tuple(dict.fromkeys(cues)) for label, cues in CUES.items()}
 # Eleventh to thirteenth batches, kept in modules of their own: about 5,600 cue phrases written
 # per theme (chatter that borrows after-sales words, service, goods, pre-sale questions), many
 # wordings of each situation, so that a held-out phrasing has neighbours in training.
-_BATCHES = (cues_chatter, cues_service, cues_goods, cues_presale)
-_BATCHES += (cues_chatter2, cues_service2, cues_goods2, cues_presale2)
-_BATCHES += (cues_chatter3, cues_service3, cues_goods3, cues_presale3)
+_BATCHES = (
+    *(cues_chatter, cues_service, cues_goods, cues_presale),
+    *(cues_chatter2, cues_service2, cues_goods2, cues_presale2),
+    *(cues_chatter3, cues_service3, cues_goods3, cues_presale3),
+)
 for _batch in _BATCHES:
     for _label, _cues in _batch.CUES.items():
         CUES[_label] += _cues
