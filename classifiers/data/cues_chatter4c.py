@@ -364,20 +364,10 @@ CUES: dict[str, tuple[str, ...]] = {
         "谁发的心碎 我也碎了",
         "楼上说的那个歌 我也爱听",
         "弹幕里有人跟我同名 好巧",
-        # --- lyrics, titles and memes carrying the same words ---
-        "说好的幸福呢",
-        "只因你太美",
-        "心碎了无痕",
-        "我的心太乱 要一些空白",
-        "往后余生 风雪是你",
+        # --- song titles and memes carrying the same words ---
         "一错再错 这首歌谁还记得",
         "爱情买卖 一听就想跳广场舞",
-        "我只想看到你长得美 假行僧",
-        "凉凉 夜色为你思念成河",
-        "你笑起来真好看 像春天的花一样",
-        "后来 终于在眼泪中明白",
-        "我曾经跨过山和大海",
-        "老鼠爱大米 我爱主播",
+        "只因你太美",
         # --- more emotions, idioms and quick lines with the same words ---
         "说漏嘴的助理 被主播瞪了",
         "坏了 被主播的歌洗脑了",
