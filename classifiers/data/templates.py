@@ -21,9 +21,13 @@ Labelling guide (the same one applies when hand-labelling real lines):
 from __future__ import annotations
 
 from classifiers.data import (
+    cues_aftersales4,
     cues_chatter,
     cues_chatter2,
     cues_chatter3,
+    cues_chatter4a,
+    cues_chatter4b,
+    cues_chatter4c,
     cues_goods,
     cues_goods2,
     cues_goods3,
@@ -3821,13 +3825,14 @@ CUES["other"] += (
 )
 CUES = {label: tuple(dict.fromkeys(cues)) for label, cues in CUES.items()}
 
-# Eleventh to thirteenth batches, kept in modules of their own: about 5,600 cue phrases written
+# Eleventh to fourteenth batches, kept in modules of their own: about 7,100 cue phrases written
 # per theme (chatter that borrows after-sales words, service, goods, pre-sale questions), many
 # wordings of each situation, so that a held-out phrasing has neighbours in training.
 _BATCHES = (
     *(cues_chatter, cues_service, cues_goods, cues_presale),
     *(cues_chatter2, cues_service2, cues_goods2, cues_presale2),
     *(cues_chatter3, cues_service3, cues_goods3, cues_presale3),
+    *(cues_chatter4a, cues_chatter4b, cues_chatter4c, cues_aftersales4),
 )
 for _batch in _BATCHES:
     for _label, _cues in _batch.CUES.items():
