@@ -170,7 +170,7 @@ class IntentClassifier:
         self._analyze = analyzer(kind)
         if kind != "char":
             tokenizer()  # build the word tokenizer now, so loading pays for it, not scoring
-        self._index = {feature: i for i, feature in enumerate(model.vocabulary)}
+        self._index = dict(zip(model.vocabulary, range(len(model.vocabulary)), strict=True))
         self._idf = model.idf
         self.unseen_weight = unseen_weight
         self._unseen_idf = unseen_weight * float(model.idf.max()) if len(model.idf) else 0.0

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from functools import cache
 from operator import add
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import rjieba
+if TYPE_CHECKING:
+    import rjieba
 
 USER_DICT = Path(__file__).resolve().parent / "data" / "userdict.txt"
 
@@ -41,6 +42,8 @@ def load_user_dict(tokenizer: rjieba.Jieba, path: Path = USER_DICT) -> int:
 @cache
 def tokenizer() -> rjieba.Jieba:
     """The process-wide tokenizer with the user dictionary (built once, ~0.25 s)."""
+    import rjieba  # noqa: PLC0415 - only word features need it; importing costs ~0.1 s
+
     tok = rjieba.Jieba()
     load_user_dict(tok)
     return tok
